@@ -126,7 +126,7 @@ impl FileSource {
     fn find(&mut self) -> Result<Option<Found>, CaptureError> {
         loop {
             if self.pending > 0 {
-                self.reader.consume(self.pending);
+                self.reader.consume_noshift(self.pending);
                 self.offset += self.pending as u64;
                 self.pending = 0;
             }

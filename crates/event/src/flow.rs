@@ -1,130 +1,208 @@
-//! `flow` events.
+//! `flow` events, serialized straight from the flow record (no intermediate JSON tree: a busy
+//! sensor ends hundreds of thousands of flows a second).
 
-use nta_flow::{community_id, EndedFlow};
-use nta_packet::{ip_proto, TcpFlags};
-use serde_json::{json, Map, Value};
+use std::fmt;
 
-use crate::{format_timestamp, Event};
+use nta_flow::{community_id, EndedFlow, Flow};
+use nta_packet::{ip_proto, TcpFlags, TunnelLayer};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use crate::time::Timestamp;
 
 /// EVE's name for an IP protocol (Suricata uses the IANA keyword, upper case).
-pub fn proto_name(proto: u8) -> String {
-    match proto {
-        ip_proto::ICMP => "ICMP".into(),
-        2 => "IGMP".into(),
-        ip_proto::TCP => "TCP".into(),
-        ip_proto::UDP => "UDP".into(),
-        ip_proto::GRE => "GRE".into(),
-        50 => "ESP".into(),
-        51 => "AH".into(),
-        ip_proto::ICMPV6 => "IPV6-ICMP".into(),
-        89 => "OSPFIGP".into(),
-        103 => "PIM".into(),
-        112 => "VRRP".into(),
-        ip_proto::SCTP => "SCTP".into(),
-        other => other.to_string(),
+pub fn proto_name(proto: u8) -> ProtoName {
+    ProtoName(proto)
+}
+
+/// Displays an IP protocol as EVE names it.
+#[derive(Clone, Copy, Debug)]
+pub struct ProtoName(u8);
+
+impl fmt::Display for ProtoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.0 {
+            ip_proto::ICMP => "ICMP",
+            2 => "IGMP",
+            ip_proto::TCP => "TCP",
+            ip_proto::UDP => "UDP",
+            ip_proto::GRE => "GRE",
+            50 => "ESP",
+            51 => "AH",
+            ip_proto::ICMPV6 => "IPV6-ICMP",
+            89 => "OSPFIGP",
+            103 => "PIM",
+            112 => "VRRP",
+            ip_proto::SCTP => "SCTP",
+            other => return write!(f, "{other}"),
+        };
+        f.write_str(name)
     }
 }
 
-fn tcp_object(flags: [u8; 2], state: &str) -> Value {
-    let all = flags[0] | flags[1];
-    let mut o = Map::new();
-    o.insert("tcp_flags".into(), format!("{all:02x}").into());
-    o.insert("tcp_flags_ts".into(), format!("{:02x}", flags[0]).into());
-    o.insert("tcp_flags_tc".into(), format!("{:02x}", flags[1]).into());
-    for (bit, name) in [
-        (TcpFlags::SYN, "syn"),
-        (TcpFlags::FIN, "fin"),
-        (TcpFlags::RST, "rst"),
-        (TcpFlags::PSH, "psh"),
-        (TcpFlags::ACK, "ack"),
-        (TcpFlags::URG, "urg"),
-        (TcpFlags::ECE, "ecn"),
-        (TcpFlags::CWR, "cwr"),
-    ] {
-        if all & bit != 0 {
-            o.insert(name.into(), true.into());
+impl Serialize for ProtoName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn has_ports(proto: u8) -> bool {
+    matches!(proto, ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP)
+}
+
+fn is_icmp(proto: u8) -> bool {
+    proto == ip_proto::ICMP || proto == ip_proto::ICMPV6
+}
+
+/// The `flow` event of an ended flow, as a serializable view.
+pub fn flow_event(ended: &EndedFlow) -> FlowEvent<'_> {
+    FlowEvent(ended)
+}
+
+/// Serializes an [`EndedFlow`] as an EVE `flow` event.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowEvent<'a>(pub &'a EndedFlow);
+
+struct Tunnels<'a>(&'a [TunnelLayer]);
+
+impl Serialize for Tunnels<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (depth, l) in self.0.iter().enumerate() {
+            seq.serialize_element(&TunnelJson { depth, l })?;
         }
+        seq.end()
     }
-    o.insert("state".into(), state.into());
-    Value::Object(o)
 }
 
-/// The `flow` event of an ended flow.
-pub fn flow_event(ended: &EndedFlow) -> Event {
-    let f = &ended.flow;
-    let mut b = Map::new();
-    b.insert("src_ip".into(), f.client.0.to_string().into());
-    let is_icmp = f.proto == ip_proto::ICMP || f.proto == ip_proto::ICMPV6;
-    let has_ports = matches!(f.proto, ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP);
-    if has_ports {
-        b.insert("src_port".into(), f.client.1.into());
+struct TunnelJson<'a> {
+    depth: usize,
+    l: &'a TunnelLayer,
+}
+
+impl Serialize for TunnelJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let l = self.l;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", l.kind.name())?;
+        m.serialize_entry("depth", &self.depth)?;
+        m.serialize_entry("src_ip", &l.src)?;
+        m.serialize_entry("dest_ip", &l.dst)?;
+        m.serialize_entry("proto", &ProtoName(l.proto))?;
+        if l.proto == ip_proto::UDP {
+            m.serialize_entry("src_port", &l.sport)?;
+            m.serialize_entry("dest_port", &l.dport)?;
+        }
+        if !l.vlan.is_empty() {
+            m.serialize_entry("vlan", l.vlan.as_slice())?;
+        }
+        m.end()
     }
-    b.insert("dest_ip".into(), f.server.0.to_string().into());
-    if has_ports {
-        b.insert("dest_port".into(), f.server.1.into());
+}
+
+struct FlowBody<'a>(&'a EndedFlow);
+
+impl Serialize for FlowBody<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = &self.0.flow;
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("pkts_toserver", &f.pkts[0])?;
+        m.serialize_entry("pkts_toclient", &f.pkts[1])?;
+        m.serialize_entry("bytes_toserver", &f.bytes[0])?;
+        m.serialize_entry("bytes_toclient", &f.bytes[1])?;
+        m.serialize_entry("start", &Timestamp(f.start_ns))?;
+        m.serialize_entry("end", &Timestamp(f.last_ns))?;
+        m.serialize_entry(
+            "age",
+            &(f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000),
+        )?;
+        m.serialize_entry("state", f.state().name())?;
+        m.serialize_entry("reason", self.0.reason.name())?;
+        m.serialize_entry("alerted", &false)?;
+        m.end()
     }
-    b.insert("proto".into(), proto_name(f.proto).into());
-    if let (true, Some((ty, code))) = (is_icmp, f.icmp) {
-        b.insert("icmp_type".into(), ty.into());
-        b.insert("icmp_code".into(), code.into());
+}
+
+/// Two-digit hex of a flag byte, as EVE writes `tcp_flags`.
+struct Hex(u8);
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const D: &[u8; 16] = b"0123456789abcdef";
+        let b = [D[usize::from(self.0 >> 4)], D[usize::from(self.0 & 15)]];
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or("00"))
     }
-    if !f.vlan.is_empty() {
-        b.insert("vlan".into(), json!(f.vlan.as_slice()));
+}
+
+struct Tcp<'a>(&'a Flow);
+
+impl Serialize for Tcp<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.0;
+        let all = f.tcp_flags[0] | f.tcp_flags[1];
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("tcp_flags", &Hex(all))?;
+        m.serialize_entry("tcp_flags_ts", &Hex(f.tcp_flags[0]))?;
+        m.serialize_entry("tcp_flags_tc", &Hex(f.tcp_flags[1]))?;
+        for (bit, name) in [
+            (TcpFlags::SYN, "syn"),
+            (TcpFlags::FIN, "fin"),
+            (TcpFlags::RST, "rst"),
+            (TcpFlags::PSH, "psh"),
+            (TcpFlags::ACK, "ack"),
+            (TcpFlags::URG, "urg"),
+            (TcpFlags::ECE, "ecn"),
+            (TcpFlags::CWR, "cwr"),
+        ] {
+            if all & bit != 0 {
+                m.serialize_entry(name, &true)?;
+            }
+        }
+        m.serialize_entry("state", f.tcp_state.name())?;
+        m.end()
     }
-    if let Some(layers) = &f.tunnels {
-        let t: Vec<Value> = layers
-            .iter()
-            .enumerate()
-            .map(|(depth, l)| {
-                let mut o = Map::new();
-                o.insert("type".into(), l.kind.name().into());
-                o.insert("depth".into(), depth.into());
-                o.insert("src_ip".into(), l.src.to_string().into());
-                o.insert("dest_ip".into(), l.dst.to_string().into());
-                o.insert("proto".into(), proto_name(l.proto).into());
-                if l.proto == ip_proto::UDP {
-                    o.insert("src_port".into(), l.sport.into());
-                    o.insert("dest_port".into(), l.dport.into());
-                }
-                if !l.vlan.is_empty() {
-                    o.insert("vlan".into(), json!(l.vlan.as_slice()));
-                }
-                Value::Object(o)
-            })
-            .collect();
-        b.insert("tunnel".into(), Value::Array(t));
-    }
-    let age = f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000;
-    b.insert(
-        "flow".into(),
-        json!({
-            "pkts_toserver": f.pkts[0],
-            "pkts_toclient": f.pkts[1],
-            "bytes_toserver": f.bytes[0],
-            "bytes_toclient": f.bytes[1],
-            "start": format_timestamp(f.start_ns),
-            "end": format_timestamp(f.last_ns),
-            "age": age,
-            "state": f.state().name(),
-            "reason": ended.reason.name(),
-            "alerted": false,
-        }),
-    );
-    if f.proto == ip_proto::TCP {
-        b.insert("tcp".into(), tcp_object(f.tcp_flags, f.tcp_state.name()));
-    }
-    let (sp, dp) = match (is_icmp, f.icmp) {
-        (true, Some((ty, code))) => (u16::from(ty), u16::from(code)),
-        _ => (f.client.1, f.server.1),
-    };
-    b.insert(
-        "community_id".into(),
-        community_id(0, f.client.0, sp, f.server.0, dp, f.proto).into(),
-    );
-    Event {
-        timestamp: format_timestamp(f.last_ns),
-        flow_id: Some(f.flow_id),
-        event_type: "flow",
-        body: b,
+}
+
+impl Serialize for FlowEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = &self.0.flow;
+        let (client, server, proto) = (f.client(), f.server(), f.proto());
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("timestamp", &Timestamp(f.last_ns))?;
+        m.serialize_entry("flow_id", &f.flow_id())?;
+        m.serialize_entry("event_type", "flow")?;
+        m.serialize_entry("src_ip", &client.0)?;
+        if has_ports(proto) {
+            m.serialize_entry("src_port", &client.1)?;
+        }
+        m.serialize_entry("dest_ip", &server.0)?;
+        if has_ports(proto) {
+            m.serialize_entry("dest_port", &server.1)?;
+        }
+        m.serialize_entry("proto", &ProtoName(proto))?;
+        let icmp = f.icmp.filter(|_| is_icmp(proto));
+        if let Some((ty, code)) = icmp {
+            m.serialize_entry("icmp_type", &ty)?;
+            m.serialize_entry("icmp_code", &code)?;
+        }
+        if !f.vlan().is_empty() {
+            m.serialize_entry("vlan", f.vlan().as_slice())?;
+        }
+        if let Some(layers) = &f.tunnels {
+            m.serialize_entry("tunnel", &Tunnels(layers))?;
+        }
+        m.serialize_entry("flow", &FlowBody(self.0))?;
+        if proto == ip_proto::TCP {
+            m.serialize_entry("tcp", &Tcp(f))?;
+        }
+        let (sp, dp) = match icmp {
+            Some((ty, code)) => (u16::from(ty), u16::from(code)),
+            None => (client.1, server.1),
+        };
+        m.serialize_entry(
+            "community_id",
+            &community_id(0, client.0, sp, server.0, dp, proto),
+        )?;
+        m.end()
     }
 }

@@ -6,9 +6,10 @@
 //! [`EventSink`]; [`EveWriter`] is the JSON-lines one.
 //!
 //! ```
-//! use nta_event::{EveWriter, EventSink, Event};
+//! use nta_event::{EveWriter, EventSink, Event, Record};
 //! let mut out = EveWriter::new(Vec::new());
-//! out.emit(&Event::stats(0, serde_json::json!({"decoder": {"pkts": 0}}))).unwrap();
+//! let stats = Record::stats(0, serde_json::json!({"decoder": {"pkts": 0}}));
+//! out.emit(&Event::Record(&stats)).unwrap();
 //! let line = String::from_utf8(out.into_inner()).unwrap();
 //! assert!(line.contains(r#""event_type":"stats""#));
 //! ```
@@ -19,18 +20,37 @@ mod sink;
 mod stats;
 mod time;
 
-pub use flow::{flow_event, proto_name};
+pub use flow::{flow_event, proto_name, FlowEvent, ProtoName};
 pub use sink::{EveWriter, EventSink};
 pub use stats::{stats_body, CaptureStats, EngineStats};
-pub use time::format_timestamp;
+pub use time::{format_timestamp, Timestamp};
 
 use serde::Serialize;
 use serde_json::Value;
 
-/// One event, ready to serialize. The envelope fields are EVE's; `body` holds the
-/// event-type-specific objects (`flow`, `tcp`, `stats`, …) merged at the top level.
+/// One event, ready to serialize. Hot event types are typed views over engine records; the
+/// rest are generic records.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A flow ended.
+    Flow(FlowEvent<'a>),
+    /// Any other event (stats, ...).
+    Record(&'a Record),
+}
+
+impl Serialize for Event<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Event::Flow(f) => f.serialize(s),
+            Event::Record(r) => r.serialize(s),
+        }
+    }
+}
+
+/// A generic event: EVE's envelope fields, and `body` holding the event-type-specific objects
+/// (`stats`, …) merged at the top level.
 #[derive(Clone, Debug, Serialize)]
-pub struct Event {
+pub struct Record {
     /// Event time, EVE format (`2026-01-01T00:00:00.000000+0000`).
     pub timestamp: String,
     /// Flow id, for flow-bound events.
@@ -43,12 +63,12 @@ pub struct Event {
     pub body: serde_json::Map<String, Value>,
 }
 
-impl Event {
+impl Record {
     /// A `stats` event at `ts_ns` whose `stats` object is `stats`.
-    pub fn stats(ts_ns: u64, stats: Value) -> Event {
+    pub fn stats(ts_ns: u64, stats: Value) -> Record {
         let mut body = serde_json::Map::new();
         body.insert("stats".into(), stats);
-        Event {
+        Record {
             timestamp: format_timestamp(ts_ns),
             flow_id: None,
             event_type: "stats",

@@ -8,7 +8,7 @@ use crate::Event;
 /// live bus) implements this one interface.
 pub trait EventSink {
     /// Accepts one event.
-    fn emit(&mut self, event: &Event) -> io::Result<()>;
+    fn emit(&mut self, event: &Event<'_>) -> io::Result<()>;
     /// Pushes buffered events out.
     fn flush(&mut self) -> io::Result<()>;
 }
@@ -37,7 +37,7 @@ impl<W: Write> EveWriter<W> {
 }
 
 impl<W: Write> EventSink for EveWriter<W> {
-    fn emit(&mut self, event: &Event) -> io::Result<()> {
+    fn emit(&mut self, event: &Event<'_>) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, event)?;
         self.out.write_all(b"\n")
     }

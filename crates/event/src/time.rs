@@ -5,17 +5,33 @@
 /// Formats nanoseconds since the Unix epoch as EVE does: `2026-01-01T00:00:00.000000+0000`
 /// (UTC, microseconds).
 pub fn format_timestamp(ts_ns: u64) -> String {
-    let secs = ts_ns / 1_000_000_000;
-    let micros = (ts_ns % 1_000_000_000) / 1_000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    Timestamp(ts_ns).to_string()
+}
+
+/// A timestamp that displays (and serializes) in EVE format without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp(pub u64);
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0 / 1_000_000_000;
+        let micros = (self.0 % 1_000_000_000) / 1_000;
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        )
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {

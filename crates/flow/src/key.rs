@@ -60,6 +60,35 @@ impl FlowKey {
         )
     }
 
+    /// The key of an ICMP flow between `src` and `dst`: the endpoints are ordered by address
+    /// alone, and the "ports" hold the message class (request and reply share one) and the
+    /// echo identifier.
+    pub fn new_icmp(
+        src: IpAddr,
+        dst: IpAddr,
+        class: u16,
+        id: u16,
+        proto: u8,
+        vlan: VlanIds,
+    ) -> (FlowKey, bool) {
+        let (s, v6) = octets(src);
+        let (d, _) = octets(dst);
+        let forward = s <= d;
+        let (a, b) = if forward { (s, d) } else { (d, s) };
+        (
+            FlowKey {
+                a,
+                b,
+                port_a: class,
+                port_b: id,
+                proto,
+                v6,
+                vlan,
+            },
+            forward,
+        )
+    }
+
     fn ip(&self, o: [u8; 16]) -> IpAddr {
         if self.v6 {
             IpAddr::V6(Ipv6Addr::from(o))
@@ -88,25 +117,39 @@ impl FlowKey {
         &self.vlan
     }
 
-    /// A stable 64-bit digest of the key (FNV-1a), independent of process and worker count.
+    /// A stable 64-bit digest of the key, independent of process and worker count.
     pub fn stable_hash(&self) -> u64 {
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        let mut feed = |bytes: &[u8]| {
-            for &b in bytes {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0000_0100_0000_01B3);
-            }
+        let word = |b: &[u8; 16], i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(w)
         };
-        feed(&self.a);
-        feed(&self.b);
-        feed(&self.port_a.to_be_bytes());
-        feed(&self.port_b.to_be_bytes());
-        feed(&[self.proto]);
-        for v in self.vlan.as_slice() {
-            feed(&v.to_be_bytes());
+        let v = self.vlan.as_slice();
+        let tail = u64::from(self.port_a)
+            | u64::from(self.port_b) << 16
+            | u64::from(self.proto) << 32
+            | u64::from(v.first().copied().unwrap_or(0)) << 40;
+        let mut h = 0x243F_6A88_85A3_08D3u64;
+        for w in [
+            word(&self.a, 0),
+            word(&self.a, 8),
+            word(&self.b, 0),
+            word(&self.b, 8),
+            tail,
+        ] {
+            h = splitmix(h ^ w);
+        }
+        for &id in v.iter().skip(1) {
+            h = splitmix(h ^ u64::from(id));
         }
         h
     }
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod tcp;
 pub use community_id::community_id;
 pub use key::FlowKey;
 pub use table::{
-    EndReason, EndedFlow, Flow, FlowConfig, FlowState, FlowStats, FlowTable, PacketView, Timeouts,
+    EndReason, EndedFlow, Flow, FlowConfig, FlowState, FlowStats, FlowTable, PacketView,
+    ProtoTimeouts, Timeouts,
 };
 pub use tcp::TcpState;

@@ -76,6 +76,8 @@ pub struct Decoder {
     counters: DecodeCounters,
     defrag: Defragmenter,
     config: DecoderConfig,
+    /// Tunnel layers of the last packet (kept here so `Packet` stays small to move).
+    tunnels: Tunnels,
 }
 
 /// Where the walk goes next.
@@ -142,6 +144,7 @@ impl Decoder {
             counters: DecodeCounters::default(),
             defrag: Defragmenter::new(config.defrag.clone()),
             config,
+            tunnels: Tunnels::default(),
         }
     }
 
@@ -174,6 +177,7 @@ impl Decoder {
             counters,
             defrag,
             config,
+            tunnels,
         } = self;
         counters.packets += 1;
         counters.bytes += u64::from(wire_len);
@@ -193,9 +197,9 @@ impl Decoder {
             ctx,
             packet: None,
         };
-        match walk.run(Next::Link(link, frame)) {
-            Ok(p) => Some(p),
-            Err(Stop::Done) => None,
+        let mut p = match walk.run(Next::Link(link, frame)) {
+            Ok(p) => p,
+            Err(Stop::Done) => return None,
             Err(Stop::Reassembled) => {
                 let Walk {
                     counters,
@@ -218,9 +222,17 @@ impl Decoder {
                     ctx,
                     packet: None,
                 };
-                inner.run(Next::Ip(datagram)).ok()
+                let p = inner.run(Next::Ip(datagram)).ok()?;
+                walk = inner;
+                p
             }
+        };
+        if !walk.ctx.tunnels.is_empty() {
+            *tunnels = walk.ctx.tunnels;
+            let t: &'a Tunnels = tunnels;
+            p.tunnels = t.as_slice();
         }
+        Some(p)
     }
 }
 
@@ -669,6 +681,7 @@ impl<'a> Walk<'a> {
                         Transport::Icmp {
                             ty: i.type_u8(),
                             code: i.code_u8(),
+                            id: echo_id(matches!(i.type_u8(), 0 | 8), i.bytes5to8()),
                         },
                         i.payload(),
                     ),
@@ -682,6 +695,7 @@ impl<'a> Walk<'a> {
                         Transport::Icmp {
                             ty: i.type_u8(),
                             code: i.code_u8(),
+                            id: echo_id(matches!(i.type_u8(), 128 | 129), i.bytes5to8()),
                         },
                         i.payload(),
                     ),
@@ -715,7 +729,7 @@ impl<'a> Walk<'a> {
             payload,
             truncated: self.ctx.truncated,
             reassembled: self.ctx.reassembled,
-            tunnels: self.ctx.tunnels,
+            tunnels: &[],
         });
         Ok(Next::Final)
     }
@@ -933,6 +947,15 @@ impl<'a> Walk<'a> {
         };
         self.enter_tunnel(kind_next.0, src, dst, ip_proto::GRE, (0, 0))?;
         Ok(kind_next.1)
+    }
+}
+
+/// The identifier of an echo request or reply (bytes 5–6 of the ICMP header), else 0.
+fn echo_id(is_echo: bool, rest: [u8; 4]) -> u16 {
+    if is_echo {
+        u16::from_be_bytes([rest[0], rest[1]])
+    } else {
+        0
     }
 }
 

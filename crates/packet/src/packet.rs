@@ -248,6 +248,8 @@ pub enum Transport {
         ty: u8,
         /// Code.
         code: u8,
+        /// Echo identifier for echo request/reply, else 0.
+        id: u16,
     },
     /// Any other IP protocol, or a non-first fragment that could not be reassembled.
     Other,
@@ -290,5 +292,5 @@ pub struct Packet<'a> {
     /// This packet is an IP datagram reassembled from fragments.
     pub reassembled: bool,
     /// Tunnel layers crossed, outermost first.
-    pub tunnels: Tunnels,
+    pub tunnels: &'a [TunnelLayer],
 }

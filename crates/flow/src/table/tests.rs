@@ -39,7 +39,7 @@ fn icmp(ts: u64, src: &str, dst: &str, ty: u8) -> PacketView<'static> {
     PacketView {
         proto: ip_proto::ICMP,
         tcp: None,
-        icmp: Some((ty, 0)),
+        icmp: Some((ty, 0, 7)),
         sport: 0,
         dport: 0,
         ..tcp(ts, src, 0, dst, 0, 0)
@@ -70,7 +70,7 @@ fn tcp_session_is_one_flow_with_directions() {
     assert_eq!(t.len(), 1);
     t.flush(EndReason::Shutdown, &mut sink);
     let f = &ended[0].flow;
-    assert_eq!(f.client, (ip(c), 4000));
+    assert_eq!(f.client(), (ip(c), 4000));
     assert_eq!(f.pkts, [4, 2]);
     assert_eq!(f.bytes, [240, 120]);
     assert_eq!(f.tcp_flags, [S | A | F, S | A | F]);
@@ -86,7 +86,7 @@ fn syn_ack_first_makes_the_receiver_the_client() {
         &tcp(1, "10.0.0.2", 80, "10.0.0.1", 4000, S | A),
         &mut |_| {},
     );
-    assert_eq!(f.client, (ip("10.0.0.1"), 4000));
+    assert_eq!(f.client(), (ip("10.0.0.1"), 4000));
     assert!(!to_server);
 }
 
@@ -100,6 +100,13 @@ fn icmp_echo_request_and_reply_share_a_flow() {
     assert_eq!(f.state(), FlowState::Established);
     t.update(&icmp(1, "10.0.0.9", "10.0.0.1", 3), &mut |_| {});
     assert_eq!(t.len(), 2);
+    // Another echo identifier is another ping session.
+    let other_id = PacketView {
+        icmp: Some((8, 0, 8)),
+        ..icmp(1, "10.0.0.1", "10.0.0.2", 8)
+    };
+    t.update(&other_id, &mut |_| {});
+    assert_eq!(t.len(), 3);
 }
 
 #[test]
@@ -111,9 +118,9 @@ fn timeouts_follow_protocol_and_state() {
     let mut ended = Vec::new();
     t.expire(30 * NS, &mut |f| ended.push(f));
     assert!(ended.is_empty(), "30 s is not past the 30 s new timeout");
-    t.expire(31 * NS, &mut |f| ended.push(f));
+    t.expire(38 * NS, &mut |f| ended.push(f));
     assert_eq!(ended.len(), 1, "the unanswered flow times out first");
-    assert_eq!(ended[0].flow.client.0, ip("10.0.0.1"));
+    assert_eq!(ended[0].flow.client().0, ip("10.0.0.1"));
     assert_eq!(ended[0].reason, EndReason::Timeout);
     t.expire(301 * NS, &mut |f| ended.push(f));
     assert_eq!(ended.len(), 2);
@@ -161,8 +168,8 @@ fn flow_id_is_stable() {
     let mut a = FlowTable::new(FlowConfig::default());
     let mut b = FlowTable::new(FlowConfig::default());
     let p = udp(5, "10.0.0.1", 1, "10.0.0.2", 2);
-    let id_a = a.update(&p, &mut |_| {}).0.flow_id;
-    let id_b = b.update(&p, &mut |_| {}).0.flow_id;
+    let id_a = a.update(&p, &mut |_| {}).0.flow_id();
+    let id_b = b.update(&p, &mut |_| {}).0.flow_id();
     assert_eq!(id_a, id_b);
     assert!(id_a < 1 << 53);
 }

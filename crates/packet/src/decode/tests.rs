@@ -43,7 +43,7 @@ fn assert_inner(p: &Packet<'_>, kind: TunnelKind) {
     assert_eq!(p.dst, "192.168.1.2".parse::<IpAddr>().unwrap());
     assert_eq!(p.transport.ports(), (40000, 443));
     assert_eq!(p.payload, b"inner");
-    assert_eq!(p.tunnels.as_slice().last().map(|t| t.kind), Some(kind));
+    assert_eq!(p.tunnels.last().map(|t| t.kind), Some(kind));
 }
 
 #[test]
@@ -169,7 +169,7 @@ fn vxlan_geneve_gtpu_teredo() {
     );
     let p = d.decode(LinkType::Ethernet, 0, 0, &f).unwrap();
     assert_inner(&p, TunnelKind::Vxlan);
-    assert_eq!(p.tunnels.as_slice()[0].dport, 4789);
+    assert_eq!(p.tunnels[0].dport, 4789);
 
     let mut gn = vec![0x00, 0, 0x65, 0x58, 0, 0, 1, 0];
     gn.extend_from_slice(&inner_eth);
@@ -210,7 +210,7 @@ fn vxlan_geneve_gtpu_teredo() {
     );
     let p = d.decode(LinkType::Ethernet, 0, 0, &f).unwrap();
     assert_eq!(p.transport.ports(), (7, 9));
-    assert_eq!(p.tunnels.as_slice()[0].kind, TunnelKind::Teredo);
+    assert_eq!(p.tunnels[0].kind, TunnelKind::Teredo);
     // Not IPv6 on the Teredo port: stays plain UDP.
     let f = eth(
         0x0800,
@@ -253,7 +253,7 @@ fn gre_erspan_and_ip_in_ip() {
     let f = eth(0x0800, &ip4_with_proto(47, &outer));
     let p = d.decode(LinkType::Ethernet, 0, 0, &f).unwrap();
     assert_inner(&p, TunnelKind::Gre);
-    assert_eq!(p.tunnels.as_slice().len(), 2);
+    assert_eq!(p.tunnels.len(), 2);
 
     let inner_eth = eth(0x0800, &inner);
     let mut e2 = vec![0x10, 0, 0x88, 0xBE, 0, 0, 0, 1]; // S bit + seq

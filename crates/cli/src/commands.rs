@@ -1,0 +1,359 @@
+//! What each subcommand does.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use nta_capture::{list_interfaces, FileSource, LiveConfig, LiveSource, PacketSource, PcapWriter};
+use nta_engine::{run, Config, RunOptions, Summary};
+use nta_packet::LinkType;
+
+use crate::args::{CaptureArgs, Cli, Command, Common, ConfigCommand, DemoArgs, GenArgs, ReadArgs};
+
+/// Exit status when an input was damaged but everything before the damage was processed.
+const EXIT_DAMAGED_INPUT: u8 = 2;
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Read(a) => read(a),
+        Command::Capture(a) => capture(a),
+        Command::Interfaces => interfaces(),
+        Command::Config { command } => match command {
+            ConfigCommand::Check { file } => config_check(&file),
+            ConfigCommand::Defaults => {
+                print!("{}", DEFAULT_CONFIG);
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Gen(a) => gen(a),
+        Command::Demo(a) => demo(a),
+    }
+}
+
+/// The documented defaults, as a file a user can start from.
+const DEFAULT_CONFIG: &str = include_str!("../../../docs/nta.toml");
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+fn open_output(common: &Common, cfg: &Config) -> Result<Box<dyn Write + Send>> {
+    let path = common.output.as_ref().or(cfg.output.eve.as_ref());
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            Ok(Box::new(f))
+        }
+        _ => Ok(Box::new(io::stdout())),
+    }
+}
+
+fn workers(common: &Common, cfg: &Config) -> usize {
+    common
+        .workers
+        .map(usize::from)
+        .unwrap_or_else(|| cfg.worker_count())
+}
+
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handler")?;
+    }
+    Ok(stop)
+}
+
+fn progress_bar(total: Option<u64>, quiet: bool) -> Option<ProgressBar> {
+    if quiet || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match total {
+        Some(t) => ProgressBar::new(t),
+        None => ProgressBar::new_spinner(),
+    };
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+fn print_summary(s: &Summary, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let anomalies: u64 = s.totals.decoder.anomalies_nonzero().map(|(_, n)| n).sum();
+    eprintln!(
+        "nta: {} packets in {:.2} s ({:.2} Mpkt/s), {} flows, {} decoder anomalies{}",
+        s.packets_read,
+        secs,
+        s.packets_read as f64 / secs / 1e6,
+        s.totals.flows.created,
+        anomalies,
+        if s.queue_drops > 0 {
+            format!(", {} packets dropped at full queues", s.queue_drops)
+        } else {
+            String::new()
+        }
+    );
+}
+
+fn read(a: ReadArgs) -> Result<ExitCode> {
+    let cfg = load_config(a.common.config.as_deref())?;
+    if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        bail!("stdin (-) can be read only once");
+    }
+    // Open every input first, so a bad one fails before any output is written.
+    let mut total = Some(0u64);
+    let mut sources: Vec<Box<dyn PacketSource>> = Vec::new();
+    for f in &a.files {
+        let src = FileSource::open(f)?;
+        total = match (total, src.progress().1) {
+            (Some(t), Some(n)) => Some(t + n),
+            _ => None,
+        };
+        sources.push(Box::new(src));
+    }
+    let out = open_output(&a.common, &cfg)?;
+    let mut opts = RunOptions::files(workers(&a.common, &cfg));
+    opts.stop = stop_on_signals()?;
+    let bar = progress_bar(total, a.common.quiet);
+    if let Some(bar) = bar.clone() {
+        let started = std::time::Instant::now();
+        opts.progress = Some(Box::new(move |p| {
+            bar.set_position(p.bytes);
+            let rate = p.packets as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{} packets, {:.0} packets/s", p.packets, rate));
+        }));
+    }
+    let summary = run(&cfg, sources, out, opts)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print_summary(&summary, a.common.quiet);
+    for e in &summary.damaged_inputs {
+        eprintln!("nta: warning: {e}");
+    }
+    Ok(if summary.damaged_inputs.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DAMAGED_INPUT)
+    })
+}
+
+fn capture(a: CaptureArgs) -> Result<ExitCode> {
+    let cfg = load_config(a.common.config.as_deref())?;
+    let Some(interface) = a.interface.clone().or(cfg.capture.interface.clone()) else {
+        bail!("no interface: pass -i IFACE (see `nta interfaces`) or set capture.interface");
+    };
+    let live = LiveConfig {
+        interface,
+        filter: a.filter.clone().or(cfg.capture.filter.clone()),
+        snaplen: a.snaplen.unwrap_or(cfg.capture.snaplen),
+        buffer_mib: a.buffer_size.unwrap_or(cfg.capture.buffer_size_mib),
+        promisc: cfg.capture.promisc,
+        write_to: a.write.clone(),
+    };
+    let src = LiveSource::open(&live)?;
+    if !a.common.quiet {
+        eprintln!(
+            "nta: capturing on {} ({}){}; stop with Ctrl-C",
+            live.interface,
+            src.link_type(),
+            live.filter
+                .as_ref()
+                .map(|f| format!(", filter {f:?}"))
+                .unwrap_or_default()
+        );
+    }
+    let out = open_output(&a.common, &cfg)?;
+    let stop = stop_on_signals()?;
+    if let Some(secs) = a.duration {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(secs));
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    let opts = RunOptions {
+        workers: workers(&a.common, &cfg),
+        live: true,
+        stats_interval: Duration::from_secs(a.stats_interval.unwrap_or(cfg.engine.stats_interval)),
+        stop,
+        progress: None,
+    };
+    let summary = run(&cfg, vec![Box::new(src)], out, opts)?;
+    print_summary(&summary, a.common.quiet);
+    if let (Some(k), false) = (summary.kernel, a.common.quiet) {
+        eprintln!(
+            "nta: kernel: {} received, {} dropped, {} dropped by interface",
+            k.received, k.dropped, k.if_dropped
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn interfaces() -> Result<ExitCode> {
+    let list = list_interfaces()?;
+    if list.is_empty() {
+        eprintln!("nta: libpcap found no interfaces (capturing may need root or CAP_NET_RAW)");
+    }
+    for i in list {
+        let mut flags = Vec::new();
+        if i.up {
+            flags.push("up");
+        }
+        if i.running {
+            flags.push("running");
+        }
+        if i.loopback {
+            flags.push("loopback");
+        }
+        let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+        println!(
+            "{:<16} {:<22} {}{}",
+            i.name,
+            flags.join(","),
+            addrs.join(" "),
+            i.description
+                .map(|d| format!("  ({d})"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_check(file: &Path) -> Result<ExitCode> {
+    let cfg = Config::load(file)?;
+    println!(
+        "{}: valid ({} workers, max {} flows)",
+        file.display(),
+        cfg.worker_count(),
+        cfg.flow.max_flows
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_mix(mix: &nta_gen::SyntheticMix, path: &Path) -> Result<nta_gen::MixSummary> {
+    let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut w = PcapWriter::new(
+        BufWriter::with_capacity(1 << 20, f),
+        LinkType::Ethernet,
+        65535,
+    )?;
+    let mut err = None;
+    let summary = mix.generate(|ts, frame| {
+        if err.is_none() {
+            if let Err(e) = w.write(ts, frame.len() as u32, frame) {
+                err = Some(e);
+            }
+        }
+    });
+    if let Some(e) = err {
+        return Err(e).with_context(|| format!("writing {}", path.display()));
+    }
+    w.finish()?;
+    Ok(summary)
+}
+
+fn gen(a: GenArgs) -> Result<ExitCode> {
+    let mix = nta_gen::SyntheticMix {
+        packets: a.packets,
+        flows: a.flows,
+        seed: a.seed,
+        rate_pps: a.rate.max(1),
+        concurrent: a.concurrent,
+        ..nta_gen::SyntheticMix::default()
+    };
+    let s = write_mix(&mix, &a.pcap)?;
+    eprintln!(
+        "nta: wrote {}: {} packets, {} bytes, {} flows ({} TCP, {} UDP, {} ICMP)",
+        a.pcap.display(),
+        s.packets,
+        s.bytes,
+        s.flows,
+        s.tcp_flows,
+        s.udp_flows,
+        s.icmp_flows
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo(a: DemoArgs) -> Result<ExitCode> {
+    std::fs::create_dir_all(&a.dir)
+        .with_context(|| format!("cannot create {}", a.dir.display()))?;
+    let pcap: PathBuf = a.dir.join("sample.pcap");
+    let eve: PathBuf = a.dir.join("eve.json");
+    let mix = nta_gen::SyntheticMix {
+        packets: 100_000,
+        flows: 5_000,
+        ..nta_gen::SyntheticMix::default()
+    };
+    let g = write_mix(&mix, &pcap)?;
+    eprintln!(
+        "nta demo: generated {} ({} packets, {} flows)",
+        pcap.display(),
+        g.packets,
+        g.flows
+    );
+    let cfg = Config::default();
+    let out =
+        Box::new(File::create(&eve).with_context(|| format!("cannot create {}", eve.display()))?);
+    let src: Box<dyn PacketSource> = Box::new(FileSource::open(&pcap)?);
+    let summary = run(&cfg, vec![src], out, RunOptions::files(cfg.worker_count()))?;
+    print_summary(&summary, false);
+    // Show what a user would look at first: flows by protocol and the biggest conversations.
+    let text = std::fs::read_to_string(&eve)?;
+    let mut by_proto = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    let mut top = Vec::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v["event_type"] != "flow" {
+            continue;
+        }
+        let proto = v["proto"].as_str().unwrap_or("?").to_string();
+        let bytes = v["flow"]["bytes_toserver"].as_u64().unwrap_or(0)
+            + v["flow"]["bytes_toclient"].as_u64().unwrap_or(0);
+        let e = by_proto.entry(proto).or_default();
+        e.0 += 1;
+        e.1 += bytes;
+        top.push((bytes, v));
+    }
+    println!("flows by protocol:");
+    for (p, (n, b)) in &by_proto {
+        println!("  {p:<10} {n:>8} flows {b:>14} bytes");
+    }
+    top.sort_by_key(|t| std::cmp::Reverse(t.0));
+    println!("largest conversations:");
+    for (bytes, v) in top.iter().take(5) {
+        println!(
+            "  {}:{} -> {}:{} {} {} bytes, state {}",
+            v["src_ip"].as_str().unwrap_or("?"),
+            v["src_port"],
+            v["dest_ip"].as_str().unwrap_or("?"),
+            v["dest_port"],
+            v["proto"].as_str().unwrap_or("?"),
+            bytes,
+            v["flow"]["state"].as_str().unwrap_or("?")
+        );
+    }
+    println!(
+        "events written to {} (try: jq 'select(.event_type==\"stats\")' {})",
+        eve.display(),
+        eve.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

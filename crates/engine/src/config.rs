@@ -1,0 +1,415 @@
+//! `nta.toml`: every key optional, validated at load with errors that name the key and line.
+
+use std::path::{Path, PathBuf};
+
+use nta_flow::{FlowConfig, ProtoTimeouts};
+use nta_packet::{DecoderConfig, DefragConfig};
+use serde::{de, Deserialize, Deserializer};
+
+/// Why a configuration file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Invalid TOML, unknown key or bad value; the message names the key and line.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// toml's message with line, column and key.
+        message: String,
+    },
+}
+
+fn in_range<'de, D, T>(d: D, min: T, max: T, what: &str) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + PartialOrd + std::fmt::Display + Copy,
+{
+    let v = T::deserialize(d)?;
+    if v < min || v > max {
+        return Err(de::Error::custom(format!(
+            "{what} must be between {min} and {max}, got {v}"
+        )));
+    }
+    Ok(v)
+}
+
+fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    in_range(d, 0, 1024, "workers (0 = one per core)")
+}
+fn positive_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    in_range(d, 1, usize::MAX / 2, "value")
+}
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    in_range(d, 0, 365 * 86_400, "timeout in seconds")
+}
+fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    in_range(d, 1, 86_400, "interval in seconds")
+}
+fn snaplen<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    in_range(d, 64, 262_144, "snaplen")
+}
+fn buffer_mib<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    in_range(d, 1, 4096, "buffer size in MiB")
+}
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    in_range(d, 0, 65_535, "port (0 disables)")
+}
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[capture]`
+    pub capture: CaptureSection,
+    /// `[engine]`
+    pub engine: EngineSection,
+    /// `[output]`
+    pub output: OutputSection,
+    /// `[flow]`
+    pub flow: FlowSection,
+    /// `[defrag]`
+    pub defrag: DefragSection,
+    /// `[decoder]`
+    pub decoder: DecoderSection,
+}
+
+/// `[capture]`: live capture defaults (command-line flags override).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureSection {
+    /// Interface.
+    pub interface: Option<String>,
+    /// BPF filter.
+    pub filter: Option<String>,
+    /// Snap length (64..262144, default 262144).
+    #[serde(deserialize_with = "snaplen")]
+    pub snaplen: i32,
+    /// Kernel buffer, MiB (default 64).
+    #[serde(deserialize_with = "buffer_mib")]
+    pub buffer_size_mib: i32,
+    /// Promiscuous mode (default true).
+    pub promisc: bool,
+}
+
+impl Default for CaptureSection {
+    fn default() -> Self {
+        CaptureSection {
+            interface: None,
+            filter: None,
+            snaplen: 262_144,
+            buffer_size_mib: 64,
+            promisc: true,
+        }
+    }
+}
+
+/// `[engine]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSection {
+    /// Worker threads; 0 = one per core (default).
+    #[serde(deserialize_with = "workers")]
+    pub workers: usize,
+    /// Packet batches queued per worker before the capture drops (default 64 of 256 packets).
+    #[serde(deserialize_with = "positive_usize")]
+    pub queue_batches: usize,
+    /// Seconds between `stats` events during live capture (default 10).
+    #[serde(deserialize_with = "interval")]
+    pub stats_interval: u64,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        EngineSection {
+            workers: 0,
+            queue_batches: 64,
+            stats_interval: 10,
+        }
+    }
+}
+
+/// `[output]`
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSection {
+    /// EVE JSON file (default: standard output).
+    pub eve: Option<PathBuf>,
+}
+
+/// `[flow]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowSection {
+    /// Flows held at once across all workers (default 1,000,000).
+    #[serde(deserialize_with = "positive_usize")]
+    pub max_flows: usize,
+    /// `[flow.timeouts.*]`
+    pub timeouts: TimeoutsSection,
+}
+
+impl Default for FlowSection {
+    fn default() -> Self {
+        FlowSection {
+            max_flows: FlowConfig::default().max_flows,
+            timeouts: TimeoutsSection::default(),
+        }
+    }
+}
+
+/// `[flow.timeouts]`: one table per protocol.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsSection {
+    /// `[flow.timeouts.tcp]`
+    pub tcp: ProtoTimeoutsSection,
+    /// `[flow.timeouts.udp]`
+    pub udp: ProtoTimeoutsSection,
+    /// `[flow.timeouts.icmp]`
+    pub icmp: ProtoTimeoutsSection,
+    /// `[flow.timeouts.other]`
+    pub other: ProtoTimeoutsSection,
+    /// `[flow.timeouts.emergency]`
+    pub emergency: ProtoTimeoutsSection,
+}
+
+impl Default for TimeoutsSection {
+    fn default() -> Self {
+        let t = nta_flow::Timeouts::default();
+        TimeoutsSection {
+            tcp: t.tcp.into(),
+            udp: t.udp.into(),
+            icmp: t.icmp.into(),
+            other: t.other.into(),
+            emergency: t.emergency.into(),
+        }
+    }
+}
+
+/// Timeouts of one protocol in seconds; a key left out keeps the protocol's default.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtoTimeoutsSection {
+    /// Not yet established.
+    #[serde(default, deserialize_with = "opt_seconds")]
+    pub new: Option<u64>,
+    /// Established.
+    #[serde(default, deserialize_with = "opt_seconds")]
+    pub established: Option<u64>,
+    /// Closed (TCP).
+    #[serde(default, deserialize_with = "opt_seconds")]
+    pub closed: Option<u64>,
+}
+
+fn opt_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    seconds(d).map(Some)
+}
+
+impl From<ProtoTimeouts> for ProtoTimeoutsSection {
+    fn from(p: ProtoTimeouts) -> Self {
+        ProtoTimeoutsSection {
+            new: Some(p.new),
+            established: Some(p.established),
+            closed: Some(p.closed),
+        }
+    }
+}
+
+impl ProtoTimeoutsSection {
+    fn apply(&self, base: ProtoTimeouts) -> ProtoTimeouts {
+        ProtoTimeouts {
+            new: self.new.unwrap_or(base.new),
+            established: self.established.unwrap_or(base.established),
+            closed: self.closed.unwrap_or(base.closed),
+        }
+    }
+}
+
+/// `[defrag]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefragSection {
+    /// Bytes held for reassembly across workers, MiB (default 32).
+    #[serde(deserialize_with = "positive_usize")]
+    pub memcap_mib: usize,
+    /// Datagrams in reassembly at once (default 65535).
+    #[serde(deserialize_with = "positive_usize")]
+    pub max_trackers: usize,
+    /// Fragments per datagram (default 256).
+    #[serde(deserialize_with = "positive_usize")]
+    pub max_fragments: usize,
+    /// Seconds to wait for missing fragments (default 60).
+    #[serde(deserialize_with = "seconds")]
+    pub timeout: u64,
+}
+
+impl Default for DefragSection {
+    fn default() -> Self {
+        let d = DefragConfig::default();
+        DefragSection {
+            memcap_mib: d.memcap >> 20,
+            max_trackers: d.max_trackers,
+            max_fragments: d.max_fragments,
+            timeout: d.timeout_secs,
+        }
+    }
+}
+
+/// `[decoder]`: UDP ports of the tunnels followed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecoderSection {
+    /// VXLAN (default 4789).
+    #[serde(deserialize_with = "port")]
+    pub vxlan_port: u16,
+    /// Geneve (default 6081).
+    #[serde(deserialize_with = "port")]
+    pub geneve_port: u16,
+    /// GTP-U (default 2152).
+    #[serde(deserialize_with = "port")]
+    pub gtpu_port: u16,
+    /// Teredo (default 3544).
+    #[serde(deserialize_with = "port")]
+    pub teredo_port: u16,
+}
+
+impl Default for DecoderSection {
+    fn default() -> Self {
+        let d = DecoderConfig::default();
+        DecoderSection {
+            vxlan_port: d.vxlan_port,
+            geneve_port: d.geneve_port,
+            gtpu_port: d.gtpu_port,
+            teredo_port: d.teredo_port,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a configuration text; `path` is used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: one_line(&e),
+        })
+    }
+
+    /// Loads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// The worker count to use (resolving 0 to the number of cores).
+    pub fn worker_count(&self) -> usize {
+        match self.engine.workers {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            n => n,
+        }
+    }
+
+    /// The flow table settings for one of `workers` workers (the cap is shared out).
+    pub fn flow_config(&self, workers: usize) -> FlowConfig {
+        let t = &self.flow.timeouts;
+        let base = nta_flow::Timeouts::default();
+        FlowConfig {
+            max_flows: (self.flow.max_flows / workers.max(1)).max(1),
+            timeouts: nta_flow::Timeouts {
+                tcp: t.tcp.apply(base.tcp),
+                udp: t.udp.apply(base.udp),
+                icmp: t.icmp.apply(base.icmp),
+                other: t.other.apply(base.other),
+                emergency: t.emergency.apply(base.emergency),
+            },
+        }
+    }
+
+    /// The decoder settings for one of `workers` workers.
+    pub fn decoder_config(&self, workers: usize) -> DecoderConfig {
+        let w = workers.max(1);
+        DecoderConfig {
+            vxlan_port: self.decoder.vxlan_port,
+            geneve_port: self.decoder.geneve_port,
+            gtpu_port: self.decoder.gtpu_port,
+            teredo_port: self.decoder.teredo_port,
+            defrag: DefragConfig {
+                memcap: (self.defrag.memcap_mib << 20) / w,
+                max_trackers: (self.defrag.max_trackers / w).max(1),
+                max_fragments: self.defrag.max_fragments,
+                timeout_secs: self.defrag.timeout,
+            },
+        }
+    }
+}
+
+/// toml's messages span several lines (a source excerpt); keep the first line, which has the
+/// line and column, and the explanation, which names the key.
+fn one_line(e: &toml::de::Error) -> String {
+    let text = e.to_string();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let head = lines.next().unwrap_or("invalid configuration").trim();
+    let tail: Vec<&str> = lines
+        .filter(|l| !l.trim_start().starts_with('|') && !l.contains(" | "))
+        .map(str::trim)
+        .collect();
+    let head = head.trim_start_matches("TOML parse error ");
+    if tail.is_empty() {
+        head.to_string()
+    } else {
+        format!("{head}: {}", tail.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::parse(text, Path::new("nta.toml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = Config::parse("", Path::new("x")).unwrap();
+        assert_eq!(c.flow.max_flows, 1_000_000);
+        assert_eq!(c.flow_config(2).max_flows, 500_000);
+        assert_eq!(c.flow_config(1).timeouts.tcp.established, 600);
+    }
+
+    #[test]
+    fn partial_timeouts_keep_defaults() {
+        let c = Config::parse("[flow.timeouts.tcp]\nestablished = 30\n", Path::new("x")).unwrap();
+        let t = c.flow_config(1).timeouts;
+        assert_eq!(t.tcp.established, 30);
+        assert_eq!(t.tcp.new, 60);
+        assert_eq!(t.udp.new, 30);
+    }
+
+    #[test]
+    fn errors_name_key_and_line() {
+        let e = err("[flow]\n\nmax_flows = 0\n");
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("max_flows") || e.contains("between 1"), "{e}");
+        let e = err("[engine]\nworkrs = 2\n");
+        assert!(e.contains("line 2") && e.contains("workrs"), "{e}");
+        let e = err("[capture]\nsnaplen = \"big\"\n");
+        assert!(e.contains("line 2"), "{e}");
+        let e = err("[flow\n");
+        assert!(e.contains("line 1"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+}

@@ -1,0 +1,21 @@
+//! The NTA engine: configuration, and the run loop that wires packet sources, sharded worker
+//! threads (decode → flows → events) and the EVE output together.
+//!
+//! ```no_run
+//! use nta_engine::{run, Config, RunOptions};
+//! use nta_capture::{FileSource, PacketSource};
+//! let cfg = Config::default();
+//! let src: Box<dyn PacketSource> = Box::new(FileSource::open("in.pcap").unwrap());
+//! let out = Box::new(std::io::stdout());
+//! let summary = run(&cfg, vec![src], out, RunOptions::files(2)).unwrap();
+//! eprintln!("{} packets", summary.packets_read);
+//! ```
+#![forbid(unsafe_code)]
+
+mod config;
+mod pipeline;
+mod worker;
+
+pub use config::{Config, ConfigError};
+pub use pipeline::{run, EngineError, Progress, RunOptions, Summary};
+pub use worker::Snapshot;

@@ -1,0 +1,537 @@
+//! The run loop: sources → dispatch by flow hash → workers → EVE output.
+//!
+//! With one worker everything runs on the calling thread (no queues, no copies). With N
+//! workers the calling thread reads the sources and copies each frame into a batch for the
+//! worker that owns its address pair ([`nta_packet::dispatch_hash`]); batches travel over
+//! bounded queues and are recycled. A full queue blocks when reading files (nothing may be
+//! lost) and drops the batch, counted, during live capture (nothing may stall the capture).
+//!
+//! Time is packet time. Once per second of it the dispatcher sends every worker a tick, after
+//! flushing all batches, so that timeouts fire at the same points of the packet stream
+//! whatever the worker count — the output is the same for any N, ordering aside.
+
+use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use nta_capture::{CaptureError, KernelStats, PacketSource, SourceEvent};
+use nta_event::{stats_body, CaptureStats, EngineStats, EveWriter, Event, Record};
+use nta_packet::{dispatch_hash, LinkType};
+
+use crate::worker::{Snapshot, Worker};
+use crate::Config;
+
+const NS: u64 = 1_000_000_000;
+/// Packets per batch: enough to amortise a queue operation, small enough to keep latency low.
+const BATCH_PACKETS: usize = 256;
+/// Bytes per batch before it is sent early (jumbo frames).
+const BATCH_BYTES: usize = 512 << 10;
+/// Output chunk size shipped from a worker to the writer thread.
+const CHUNK_BYTES: usize = 256 << 10;
+/// Progress is reported every this many packets.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Why a run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A source failed in a way that stops the run.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// The event output failed (disk full, closed pipe, ...).
+    #[error("writing events: {0}")]
+    Output(#[from] io::Error),
+    /// A worker thread panicked.
+    #[error("a worker thread stopped unexpectedly")]
+    Worker,
+}
+
+/// Progress of a run, for a progress bar.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    /// Frames read.
+    pub packets: u64,
+    /// Input bytes consumed across finished and current sources.
+    pub bytes: u64,
+}
+
+/// How to run.
+pub struct RunOptions {
+    /// Worker threads (≥ 1).
+    pub workers: usize,
+    /// Live capture: drop instead of blocking when a queue is full, tick on idle, and emit
+    /// periodic `stats` events.
+    pub live: bool,
+    /// Interval of periodic `stats` events (live only).
+    pub stats_interval: Duration,
+    /// Set to stop the run (SIGINT/SIGTERM); every open flow is then flushed.
+    pub stop: Arc<AtomicBool>,
+    /// Called every 65,536 packets and at the end.
+    pub progress: Option<Box<dyn FnMut(Progress)>>,
+}
+
+impl RunOptions {
+    /// Defaults for reading files with `workers` workers.
+    pub fn files(workers: usize) -> RunOptions {
+        RunOptions {
+            workers: workers.max(1),
+            live: false,
+            stats_interval: Duration::from_secs(10),
+            stop: Arc::new(AtomicBool::new(false)),
+            progress: None,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Merged worker counters.
+    pub totals: Snapshot,
+    /// Frames read from the sources.
+    pub packets_read: u64,
+    /// Frames dropped because a worker queue was full (live only).
+    pub queue_drops: u64,
+    /// Damaged inputs that were read up to the damage (truncated or malformed files).
+    pub damaged_inputs: Vec<CaptureError>,
+    /// Kernel counters of the last live source.
+    pub kernel: Option<KernelStats>,
+    /// Wall-clock time.
+    pub elapsed: Duration,
+}
+
+struct Meta {
+    link: LinkType,
+    ts_ns: u64,
+    wire_len: u32,
+    len: u32,
+}
+
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    meta: Vec<Meta>,
+}
+
+enum Msg {
+    Batch(Batch),
+    Tick(u64),
+}
+
+/// Worker output when threaded: buffers encoded events and ships them in chunks to the writer.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    tx: Sender<Vec<u8>>,
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES + 4096));
+        self.tx
+            .send(chunk)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "event writer stopped"))
+    }
+}
+
+type Output = Box<dyn Write + Send>;
+
+enum Pool {
+    Inline(Box<Worker<BufWriter<Output>>>),
+    Threads(Threads),
+}
+
+struct Threads {
+    queues: Vec<Sender<Msg>>,
+    batches: Vec<Batch>,
+    recycle: Receiver<Batch>,
+    handles: Vec<JoinHandle<(Snapshot, Option<io::Error>)>>,
+    snapshots: Arc<Mutex<Vec<Snapshot>>>,
+    events: Sender<Vec<u8>>,
+    writer: JoinHandle<io::Result<Output>>,
+    live: bool,
+    queue_drops: u64,
+}
+
+impl Threads {
+    fn start(cfg: &Config, n: usize, output: Output, live: bool) -> Threads {
+        let (events, events_rx) = bounded::<Vec<u8>>(4 * n);
+        let writer = std::thread::Builder::new()
+            .name("nta-eve".into())
+            .spawn(move || {
+                let mut out = output;
+                for chunk in events_rx {
+                    out.write_all(&chunk)?;
+                }
+                out.flush()?;
+                Ok(out)
+            })
+            .expect("spawning the event writer thread");
+        let depth = cfg.engine.queue_batches;
+        let (recycle_tx, recycle) = bounded::<Batch>(n * (depth + 2));
+        let snapshots = Arc::new(Mutex::new(vec![Snapshot::default(); n]));
+        let mut queues = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, rx) = bounded::<Msg>(depth);
+            queues.push(tx);
+            let mut worker = Worker::new(
+                cfg,
+                n,
+                ChunkWriter {
+                    buf: Vec::with_capacity(CHUNK_BYTES + 4096),
+                    tx: events.clone(),
+                },
+            );
+            let recycle_tx = recycle_tx.clone();
+            let snaps = Arc::clone(&snapshots);
+            let h = std::thread::Builder::new()
+                .name(format!("nta-worker-{i}"))
+                .spawn(move || {
+                    for msg in rx {
+                        match msg {
+                            Msg::Batch(mut b) => {
+                                let mut off = 0usize;
+                                for m in &b.meta {
+                                    let end = off + m.len as usize;
+                                    if let Some(d) = b.data.get(off..end) {
+                                        worker.packet(m.link, m.ts_ns, m.wire_len, d);
+                                    }
+                                    off = end;
+                                }
+                                b.data.clear();
+                                b.meta.clear();
+                                let _ = recycle_tx.try_send(b);
+                            }
+                            Msg::Tick(now) => {
+                                worker.tick(now);
+                                if let Ok(mut s) = snaps.lock() {
+                                    s[i] = worker.snapshot();
+                                }
+                            }
+                        }
+                    }
+                    let (snap, _, err) = worker.finish();
+                    (snap, err)
+                })
+                .expect("spawning a worker thread");
+            handles.push(h);
+        }
+        Threads {
+            queues,
+            batches: (0..n).map(|_| Batch::default()).collect(),
+            recycle,
+            handles,
+            snapshots,
+            events,
+            writer,
+            live,
+            queue_drops: 0,
+        }
+    }
+
+    fn send(&mut self, i: usize) -> Result<(), EngineError> {
+        let fresh = self.recycle.try_recv().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.batches[i], fresh);
+        if batch.meta.is_empty() {
+            return Ok(());
+        }
+        if self.live {
+            match self.queues[i].try_send(Msg::Batch(batch)) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(Msg::Batch(b))) => {
+                    self.queue_drops += b.meta.len() as u64;
+                    Ok(())
+                }
+                Err(_) => Err(EngineError::Worker),
+            }
+        } else {
+            self.queues[i]
+                .send(Msg::Batch(batch))
+                .map_err(|_| EngineError::Worker)
+        }
+    }
+}
+
+impl Pool {
+    #[inline]
+    fn packet(
+        &mut self,
+        link: LinkType,
+        ts_ns: u64,
+        wire_len: u32,
+        data: &[u8],
+    ) -> Result<(), EngineError> {
+        match self {
+            Pool::Inline(w) => {
+                w.packet(link, ts_ns, wire_len, data);
+                Ok(())
+            }
+            Pool::Threads(t) => {
+                let n = t.queues.len();
+                let i = ((u128::from(dispatch_hash(link, data)) * n as u128) >> 64) as usize;
+                let b = &mut t.batches[i];
+                b.data.extend_from_slice(data);
+                b.meta.push(Meta {
+                    link,
+                    ts_ns,
+                    wire_len,
+                    len: data.len() as u32,
+                });
+                if b.meta.len() >= BATCH_PACKETS || b.data.len() >= BATCH_BYTES {
+                    t.send(i)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn tick(&mut self, now_ns: u64) -> Result<(), EngineError> {
+        match self {
+            Pool::Inline(w) => {
+                w.tick(now_ns);
+                Ok(())
+            }
+            Pool::Threads(t) => {
+                for i in 0..t.queues.len() {
+                    t.send(i)?;
+                }
+                for q in &t.queues {
+                    q.send(Msg::Tick(now_ns)).map_err(|_| EngineError::Worker)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Counters as of the last tick (threads) or now (inline).
+    fn snapshot(&self) -> Snapshot {
+        let mut total = Snapshot::default();
+        match self {
+            Pool::Inline(w) => total = w.snapshot(),
+            Pool::Threads(t) => {
+                if let Ok(s) = t.snapshots.lock() {
+                    for snap in s.iter() {
+                        total.merge(snap);
+                    }
+                }
+            }
+        }
+        total
+    }
+
+    fn emit(&mut self, ev: &Event<'_>) -> Result<(), EngineError> {
+        match self {
+            Pool::Inline(w) => {
+                w.emit_event(ev);
+                Ok(())
+            }
+            Pool::Threads(t) => {
+                let mut line = serde_json::to_vec(ev).map_err(io::Error::from)?;
+                line.push(b'\n');
+                t.events.send(line).map_err(|_| EngineError::Worker)
+            }
+        }
+    }
+
+    fn queue_drops(&self) -> u64 {
+        match self {
+            Pool::Inline(_) => 0,
+            Pool::Threads(t) => t.queue_drops,
+        }
+    }
+
+    /// Flushes every flow, joins the threads; returns the totals and the output for the final
+    /// stats event.
+    fn finish(self) -> Result<(Snapshot, EveWriter<Output>), EngineError> {
+        match self {
+            Pool::Inline(w) => {
+                let (snap, out, err) = w.finish();
+                if let Some(e) = err {
+                    return Err(e.into());
+                }
+                let inner = out
+                    .into_inner()
+                    .into_inner()
+                    .map_err(|e| EngineError::Output(e.into_error()))?;
+                Ok((snap, EveWriter::new(inner)))
+            }
+            Pool::Threads(mut t) => {
+                for i in 0..t.queues.len() {
+                    t.send(i)?;
+                }
+                let Threads {
+                    queues,
+                    handles,
+                    events,
+                    writer,
+                    ..
+                } = t;
+                drop(queues);
+                let mut total = Snapshot::default();
+                let mut first_err = None;
+                for h in handles {
+                    let (snap, err) = h.join().map_err(|_| EngineError::Worker)?;
+                    total.merge(&snap);
+                    if first_err.is_none() {
+                        first_err = err;
+                    }
+                }
+                drop(events);
+                let res = writer.join().map_err(|_| EngineError::Worker)?;
+                if let Some(e) = first_err {
+                    return Err(e.into());
+                }
+                Ok((total, EveWriter::new(res?)))
+            }
+        }
+    }
+}
+
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+fn stats_event(
+    snap: &Snapshot,
+    kernel: Option<KernelStats>,
+    queue_drops: u64,
+    workers: usize,
+    started: Instant,
+) -> Record {
+    let capture = kernel.map(|k| CaptureStats {
+        kernel_packets: k.received,
+        kernel_drops: k.dropped,
+        kernel_ifdrops: k.if_dropped,
+    });
+    let engine = EngineStats {
+        uptime: started.elapsed().as_secs(),
+        queue_drops,
+        flows_active: snap.flows_active,
+        defrag_bytes: snap.defrag_bytes,
+        workers: workers as u64,
+    };
+    Record::stats(
+        wall_ns(),
+        stats_body(&snap.decoder, &snap.flows, capture.as_ref(), &engine),
+    )
+}
+
+/// Runs the engine over `sources` in order, writing events to `output`; ends with a `stats`
+/// event.
+pub fn run(
+    cfg: &Config,
+    sources: Vec<Box<dyn PacketSource>>,
+    output: Output,
+    mut opts: RunOptions,
+) -> Result<Summary, EngineError> {
+    let started = Instant::now();
+    let n = opts.workers.max(1);
+    let mut pool = if n == 1 {
+        Pool::Inline(Box::new(Worker::new(
+            cfg,
+            1,
+            BufWriter::with_capacity(1 << 20, output),
+        )))
+    } else {
+        Pool::Threads(Threads::start(cfg, n, output, opts.live))
+    };
+    let mut summary = Summary::default();
+    let mut next_tick = 0u64;
+    let mut next_stats = Instant::now() + opts.stats_interval;
+    let mut bytes_done = 0u64;
+    let mut last_kernel = None;
+
+    'sources: for mut src in sources {
+        loop {
+            if opts.stop.load(Ordering::Relaxed) {
+                last_kernel = src.kernel_stats().or(last_kernel);
+                break 'sources;
+            }
+            let ev = match src.next_packet() {
+                Ok(ev) => ev,
+                Err(e @ (CaptureError::Truncated { .. } | CaptureError::Malformed { .. })) => {
+                    summary.damaged_inputs.push(e);
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match ev {
+                SourceEvent::Packet(p) => {
+                    if p.ts_ns >= next_tick {
+                        if next_tick != 0 {
+                            pool.tick(p.ts_ns)?;
+                        }
+                        next_tick = (p.ts_ns / NS + 1) * NS;
+                    }
+                    pool.packet(p.link, p.ts_ns, p.wire_len, p.data)?;
+                    summary.packets_read += 1;
+                    if summary.packets_read % PROGRESS_EVERY == 0 {
+                        if let Some(cb) = opts.progress.as_mut() {
+                            cb(Progress {
+                                packets: summary.packets_read,
+                                bytes: bytes_done + src.progress().0,
+                            });
+                        }
+                    }
+                }
+                SourceEvent::Idle => {
+                    let now = wall_ns();
+                    if now >= next_tick && next_tick != 0 {
+                        pool.tick(now)?;
+                        next_tick = (now / NS + 1) * NS;
+                    }
+                }
+                SourceEvent::End => break,
+            }
+            if opts.live && Instant::now() >= next_stats {
+                next_stats = Instant::now() + opts.stats_interval;
+                last_kernel = src.kernel_stats();
+                let ev = stats_event(
+                    &pool.snapshot(),
+                    last_kernel,
+                    pool.queue_drops(),
+                    n,
+                    started,
+                );
+                pool.emit(&Event::Record(&ev))?;
+            }
+        }
+        if opts.live {
+            last_kernel = src.kernel_stats().or(last_kernel);
+        }
+        bytes_done += src.progress().0;
+    }
+
+    summary.queue_drops = pool.queue_drops();
+    let (totals, mut out) = pool.finish()?;
+    let ev = stats_event(&totals, last_kernel, summary.queue_drops, n, started);
+    use nta_event::EventSink;
+    out.emit(&Event::Record(&ev))?;
+    out.flush()?;
+    if let Some(cb) = opts.progress.as_mut() {
+        cb(Progress {
+            packets: summary.packets_read,
+            bytes: bytes_done,
+        });
+    }
+    summary.totals = totals;
+    summary.kernel = last_kernel;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}

@@ -1,0 +1,128 @@
+//! One worker: decoder, flow table and event encoding for its shard of the traffic.
+
+use std::io::{self, Write};
+
+use nta_event::{flow_event, EveWriter, Event, EventSink};
+use nta_flow::{EndReason, EndedFlow, FlowStats, FlowTable, PacketView};
+use nta_packet::{DecodeCounters, Decoder, LinkType};
+
+use crate::Config;
+
+/// A worker's counters at one moment.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Decoder counters.
+    pub decoder: DecodeCounters,
+    /// Flow table counters.
+    pub flows: FlowStats,
+    /// Flows held now.
+    pub flows_active: u64,
+    /// Bytes held for reassembly now.
+    pub defrag_bytes: u64,
+}
+
+impl Snapshot {
+    /// Adds another worker's snapshot.
+    pub fn merge(&mut self, o: &Snapshot) {
+        self.decoder.merge(&o.decoder);
+        self.flows.merge(&o.flows);
+        self.flows_active += o.flows_active;
+        self.defrag_bytes += o.defrag_bytes;
+    }
+}
+
+pub(crate) struct Worker<W: Write> {
+    decoder: Decoder,
+    flows: FlowTable,
+    out: EveWriter<W>,
+    out_error: Option<io::Error>,
+}
+
+fn emit(out: &mut EveWriter<impl Write>, err: &mut Option<io::Error>, ended: &EndedFlow) {
+    if err.is_some() {
+        return;
+    }
+    if let Err(e) = out.emit(&Event::Flow(flow_event(ended))) {
+        *err = Some(e);
+    }
+}
+
+impl<W: Write> Worker<W> {
+    pub(crate) fn new(cfg: &Config, workers: usize, out: W) -> Self {
+        Worker {
+            decoder: Decoder::new(cfg.decoder_config(workers)),
+            flows: FlowTable::new(cfg.flow_config(workers)),
+            out: EveWriter::new(out),
+            out_error: None,
+        }
+    }
+
+    /// Decodes a frame and accounts it to its flow(s): the innermost one, and the outer UDP
+    /// conversation of each UDP tunnel it crossed.
+    #[inline]
+    pub(crate) fn packet(&mut self, link: LinkType, ts_ns: u64, wire_len: u32, data: &[u8]) {
+        let Worker {
+            decoder,
+            flows,
+            out,
+            out_error,
+        } = self;
+        let Some(p) = decoder.decode(link, ts_ns, wire_len, data) else {
+            return;
+        };
+        let mut sink = |e: EndedFlow| emit(out, out_error, &e);
+        flows.update(&PacketView::from_packet(&p), &mut sink);
+        for i in 0..p.tunnels.len() {
+            if let Some(v) = PacketView::outer_udp(&p, i) {
+                flows.update(&v, &mut sink);
+            }
+        }
+    }
+
+    /// Packet time advanced to `now_ns`: end idle flows, drop stale fragments.
+    pub(crate) fn tick(&mut self, now_ns: u64) {
+        let Worker {
+            decoder,
+            flows,
+            out,
+            out_error,
+        } = self;
+        flows.expire(now_ns, &mut |e| emit(out, out_error, &e));
+        decoder.expire(now_ns);
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            decoder: self.decoder.counters().clone(),
+            flows: self.flows.stats().clone(),
+            flows_active: self.flows.len() as u64,
+            defrag_bytes: self.decoder.defrag_usage().1 as u64,
+        }
+    }
+
+    pub(crate) fn emit_event(&mut self, ev: &Event<'_>) {
+        if self.out_error.is_none() {
+            if let Err(e) = self.out.emit(ev) {
+                self.out_error = Some(e);
+            }
+        }
+    }
+
+    /// Ends every flow (`shutdown`) and flushes the output.
+    pub(crate) fn finish(mut self) -> (Snapshot, EveWriter<W>, Option<io::Error>) {
+        let Worker {
+            flows,
+            out,
+            out_error,
+            ..
+        } = &mut self;
+        flows.flush(EndReason::Shutdown, &mut |e| emit(out, out_error, &e));
+        if self.out_error.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.out_error = Some(e);
+            }
+        }
+        let snap = self.snapshot();
+        (snap, self.out, self.out_error)
+    }
+}
