@@ -1,22 +1,32 @@
-//! pcap and pcapng files, read as a stream (any size, or stdin).
+//! pcap and pcapng files (or any byte stream, such as stdin), read in large shared chunks.
+//!
+//! The input is read into chunks of [`CHUNK`] bytes and records are parsed in place with pcap-parser's slice parsers. A chunk is reference
+//! counted ([`SharedInput`]): the engine hands worker threads offsets into it instead of
+//! copies, and the chunk is reused once every worker is done with it. A record cut by the end
+//! of a chunk is carried to the start of the next one.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nta_packet::LinkType;
-use pcap_parser::pcapng::Block;
-use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
+use pcap_parser::{
+    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header, PcapBlockOwned, PcapError,
+};
 
-use crate::{CaptureError, PacketSource, RawPacket, SourceEvent};
+use crate::{CaptureError, PacketSource, RawPacket, SharedInput, SourceEvent};
 
-/// Read buffer; grows for larger records up to [`MAX_BUFFER`].
-const BUFFER: usize = 1 << 20;
+/// Bytes read at a time: a few hundred packets, small enough to stay in the L2 cache while they
+/// are parsed (2 MiB chunks evicted the flow table and were measured 7% slower).
+const CHUNK: usize = 256 << 10;
 /// The largest record accepted (pcapng blocks carry 32-bit lengths; real ones are < 256 KiB).
-const MAX_BUFFER: usize = 64 << 20;
+const MAX_RECORD: usize = 64 << 20;
 /// Interfaces remembered per pcapng section (each IDB is one; hostile files could send many).
 const MAX_INTERFACES: usize = 4096;
+/// Spare chunks kept for reuse.
+const MAX_SPARE: usize = 16;
 
 #[derive(Clone, Copy, Debug)]
 struct Interface {
@@ -27,30 +37,16 @@ struct Interface {
     offset: i64,
 }
 
-/// A pcap or pcapng file (or stdin when the path is `-`).
-pub struct FileSource {
-    path: PathBuf,
-    reader: Box<dyn PcapReaderIterator + Send>,
-    /// Bytes of the block last handed out, consumed on the next call.
-    pending: usize,
-    /// File offset of the next unconsumed byte.
-    offset: u64,
-    packets: u64,
-    size: Option<u64>,
+/// What the header blocks said: link type(s) and timestamp formats.
+#[derive(Debug, Default)]
+struct Headers {
+    /// Legacy pcap: link type and nanosecond timestamps.
     legacy: Option<(LinkType, bool)>,
+    /// pcapng: interfaces of the current section.
     interfaces: Vec<Interface>,
 }
 
-impl std::fmt::Debug for FileSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileSource")
-            .field("path", &self.path)
-            .field("offset", &self.offset)
-            .finish()
-    }
-}
-
-/// Where the packet data sits in the reader's buffer, and its metadata.
+/// Where the packet data sits (relative to a base address), and its metadata.
 struct Found {
     start: usize,
     len: usize,
@@ -59,8 +55,165 @@ struct Found {
     wire_len: u32,
 }
 
+enum Step {
+    Packet(Found),
+    Header,
+    UnsupportedLinkType(u32),
+}
+
+impl Headers {
+    /// Interprets one block. `base` is the address `Found::start` is relative to.
+    fn block(&mut self, block: &PcapBlockOwned<'_>, base: usize) -> Step {
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                let lt = LinkType::from_u32(h.network.0 as u32);
+                self.legacy = Some((lt, h.is_nanosecond_precision()));
+                if lt.is_supported() {
+                    Step::Header
+                } else {
+                    Step::UnsupportedLinkType(lt.to_u32())
+                }
+            }
+            PcapBlockOwned::Legacy(b) => {
+                let (link, nanos) = self.legacy.unwrap_or((LinkType::Ethernet, false));
+                let frac = if nanos {
+                    u64::from(b.ts_usec)
+                } else {
+                    u64::from(b.ts_usec) * 1000
+                };
+                let len = (b.caplen as usize).min(b.data.len());
+                Step::Packet(Found {
+                    start: (b.data.as_ptr() as usize).wrapping_sub(base),
+                    len,
+                    link,
+                    ts_ns: u64::from(b.ts_sec) * 1_000_000_000 + frac,
+                    wire_len: b.origlen.max(len as u32),
+                })
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                self.interfaces.clear();
+                Step::Header
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                if self.interfaces.len() < MAX_INTERFACES {
+                    self.interfaces.push(Interface {
+                        link: LinkType::from_u32(idb.linktype.0 as u32),
+                        resolution: idb.ts_resolution().unwrap_or(1_000_000),
+                        offset: idb.ts_offset(),
+                    });
+                }
+                Step::Header
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                // A packet on an undeclared interface decodes as an unknown link type (counted).
+                let iface = self
+                    .interfaces
+                    .get(epb.if_id as usize)
+                    .copied()
+                    .unwrap_or(Interface {
+                        link: LinkType::Unknown(u32::MAX),
+                        resolution: 1_000_000,
+                        offset: 0,
+                    });
+                let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let ns = u128::from(ticks) * 1_000_000_000 / u128::from(iface.resolution.max(1));
+                let ns = (ns as i128 + i128::from(iface.offset) * 1_000_000_000)
+                    .clamp(0, i128::from(u64::MAX)) as u64;
+                let len = (epb.caplen as usize).min(epb.data.len());
+                Step::Packet(Found {
+                    start: (epb.data.as_ptr() as usize).wrapping_sub(base),
+                    len,
+                    link: iface.link,
+                    ts_ns: ns,
+                    wire_len: epb.origlen.max(len as u32),
+                })
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                let link = self
+                    .interfaces
+                    .first()
+                    .map(|i| i.link)
+                    .unwrap_or(LinkType::Unknown(u32::MAX));
+                let len = (spb.origlen as usize).min(spb.data.len());
+                Step::Packet(Found {
+                    start: (spb.data.as_ptr() as usize).wrapping_sub(base),
+                    len,
+                    link,
+                    ts_ns: 0,
+                    wire_len: spb.origlen.max(len as u32),
+                })
+            }
+            PcapBlockOwned::NG(_) => Step::Header,
+        }
+    }
+}
+
+/// One buffer of input bytes: `mem` is the whole buffer, `len` how much of it is filled.
+struct Chunk {
+    mem: Vec<u8>,
+    len: usize,
+}
+
+impl AsRef<[u8]> for Chunk {
+    fn as_ref(&self) -> &[u8] {
+        &self.mem[..self.len]
+    }
+}
+
+impl Chunk {
+    fn new(capacity: usize) -> Chunk {
+        Chunk {
+            mem: vec![0; capacity],
+            len: 0,
+        }
+    }
+}
+
+fn detect(head: &[u8]) -> Option<bool> {
+    let magic = u32::from_le_bytes(head.get(..4)?.try_into().ok()?);
+    match magic {
+        0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 => Some(false),
+        0x0a0d_0d0a => Some(true),
+        _ => None,
+    }
+}
+
+/// A pcap or pcapng file, or stdin when the path is `-`.
+pub struct FileSource {
+    path: PathBuf,
+    input: Box<dyn Read + Send>,
+    eof: bool,
+    chunk: Arc<Chunk>,
+    /// The chunk as handed to other threads (the same allocation).
+    shared: SharedInput,
+    spare: Vec<Arc<Chunk>>,
+    /// Parse position in `chunk`.
+    pos: usize,
+    /// File offset of `chunk`'s first byte.
+    chunk_offset: u64,
+    headers: Headers,
+    /// pcapng rather than pcap.
+    ng: bool,
+    /// Byte order of the current pcapng section, or of the pcap file.
+    big_endian: bool,
+    /// The pcap file header was read.
+    started: bool,
+    packets: u64,
+    size: Option<u64>,
+}
+
+impl std::fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSource")
+            .field("path", &self.path)
+            .field("offset", &self.offset())
+            .finish()
+    }
+}
+
 impl FileSource {
-    /// Opens a capture file; `-` reads standard input.
+    /// Opens a capture file; `-` reads standard input. The file header is checked here, so a
+    /// file that is not a capture fails before anything is processed.
     pub fn open(path: impl AsRef<Path>) -> Result<FileSource, CaptureError> {
         let path = path.as_ref().to_path_buf();
         let io = |source| CaptureError::Io {
@@ -71,37 +224,42 @@ impl FileSource {
             (Box::new(std::io::stdin()), None)
         } else {
             let f = File::open(&path).map_err(io)?;
-            let size = f.metadata().ok().map(|m| m.len());
-            if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            let meta = f.metadata().map_err(io)?;
+            if meta.is_dir() {
                 return Err(io(std::io::Error::other("is a directory")));
             }
-            (Box::new(f), size)
+            (Box::new(f), meta.is_file().then_some(meta.len()))
         };
-        let reader = match create_reader(BUFFER, input) {
-            Ok(r) => r,
-            Err(PcapError::Eof) => return Err(CaptureError::Empty { path }),
-            Err(PcapError::Incomplete(_)) | Err(PcapError::UnexpectedEof) => {
-                return Err(CaptureError::Truncated {
-                    path,
-                    offset: 0,
-                    packets: 0,
-                })
-            }
-            Err(PcapError::ReadError) => {
-                return Err(io(std::io::Error::other("read failed")));
-            }
-            Err(_) => return Err(CaptureError::NotPcap { path }),
-        };
-        Ok(FileSource {
+        let chunk = Arc::new(Chunk::new(CHUNK));
+        let mut src = FileSource {
             path,
-            reader,
-            pending: 0,
-            offset: 0,
+            input,
+            eof: false,
+            shared: chunk.clone(),
+            chunk,
+            spare: Vec::new(),
+            pos: 0,
+            chunk_offset: 0,
+            headers: Headers::default(),
+            ng: false,
+            big_endian: false,
+            started: false,
             packets: 0,
             size,
-            legacy: None,
-            interfaces: Vec::new(),
-        })
+        };
+        src.refill()?;
+        let head = src.bytes();
+        if head.is_empty() {
+            return Err(CaptureError::Empty { path: src.path });
+        }
+        match detect(head) {
+            Some(ng) => src.ng = ng,
+            None if head.len() < 4 => return Err(src.truncated()),
+            None => return Err(CaptureError::NotPcap { path: src.path }),
+        }
+        // Parse the file or section header now (it must be the first block).
+        src.next_block(true)?;
+        Ok(src)
     }
 
     /// Packets read so far.
@@ -114,174 +272,206 @@ impl FileSource {
         &self.path
     }
 
+    fn offset(&self) -> u64 {
+        self.chunk_offset + self.pos as u64
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.chunk
+            .as_ref()
+            .as_ref()
+            .get(self.pos..)
+            .unwrap_or_default()
+    }
+
     fn malformed(&self, reason: impl Into<String>) -> CaptureError {
         CaptureError::Malformed {
             path: self.path.clone(),
-            offset: self.offset,
+            offset: self.offset(),
             reason: reason.into(),
         }
     }
 
-    /// Finds the next packet block, handling header blocks on the way.
-    fn find(&mut self) -> Result<Option<Found>, CaptureError> {
-        loop {
-            if self.pending > 0 {
-                self.reader.consume_noshift(self.pending);
-                self.offset += self.pending as u64;
-                self.pending = 0;
-            }
-            let base = self.reader.data().as_ptr() as usize;
-            let step = match self.reader.next() {
-                Ok((size, block)) => {
-                    let mut found = None;
-                    let mut err = None;
-                    match block {
-                        PcapBlockOwned::LegacyHeader(h) => {
-                            let lt = LinkType::from_u32(h.network.0 as u32);
-                            if !lt.is_supported() {
-                                err = Some(lt.to_u32());
-                            }
-                            self.legacy = Some((lt, h.is_nanosecond_precision()));
-                        }
-                        PcapBlockOwned::Legacy(b) => {
-                            let (link, nanos) = self.legacy.unwrap_or((LinkType::Ethernet, false));
-                            let frac = if nanos {
-                                u64::from(b.ts_usec)
-                            } else {
-                                u64::from(b.ts_usec) * 1000
-                            };
-                            let len = (b.caplen as usize).min(b.data.len());
-                            found = Some(Found {
-                                start: b.data.as_ptr() as usize - base,
-                                len,
-                                link,
-                                ts_ns: u64::from(b.ts_sec) * 1_000_000_000 + frac,
-                                wire_len: b.origlen.max(len as u32),
-                            });
-                        }
-                        PcapBlockOwned::NG(Block::SectionHeader(_)) => self.interfaces.clear(),
-                        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                            if self.interfaces.len() < MAX_INTERFACES {
-                                self.interfaces.push(Interface {
-                                    link: LinkType::from_u32(idb.linktype.0 as u32),
-                                    resolution: idb.ts_resolution().unwrap_or(1_000_000),
-                                    offset: idb.ts_offset(),
-                                });
-                            }
-                        }
-                        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                            let iface = self.interfaces.get(epb.if_id as usize).copied();
-                            let iface = iface.unwrap_or(Interface {
-                                link: LinkType::Unknown(u32::MAX),
-                                resolution: 1_000_000,
-                                offset: 0,
-                            });
-                            let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                            let res = iface.resolution.max(1);
-                            let ns = u128::from(ticks) * 1_000_000_000 / u128::from(res);
-                            let ns = (ns as i128 + i128::from(iface.offset) * 1_000_000_000)
-                                .clamp(0, i128::from(u64::MAX))
-                                as u64;
-                            let len = (epb.caplen as usize).min(epb.data.len());
-                            found = Some(Found {
-                                start: epb.data.as_ptr() as usize - base,
-                                len,
-                                link: iface.link,
-                                ts_ns: ns,
-                                wire_len: epb.origlen.max(len as u32),
-                            });
-                        }
-                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                            let link = self
-                                .interfaces
-                                .first()
-                                .map(|i| i.link)
-                                .unwrap_or(LinkType::Unknown(u32::MAX));
-                            let len = (spb.origlen as usize).min(spb.data.len());
-                            found = Some(Found {
-                                start: spb.data.as_ptr() as usize - base,
-                                len,
-                                link,
-                                ts_ns: 0,
-                                wire_len: spb.origlen.max(len as u32),
-                            });
-                        }
-                        PcapBlockOwned::NG(_) => {}
-                    }
-                    self.pending = size;
-                    if let Some(linktype) = err {
-                        return Err(CaptureError::UnsupportedLinkType {
-                            path: self.path.clone(),
-                            linktype,
-                        });
-                    }
-                    Ok(found)
+    fn truncated(&self) -> CaptureError {
+        CaptureError::Truncated {
+            path: self.path.clone(),
+            offset: self.offset(),
+            packets: self.packets,
+        }
+    }
+
+    /// Moves the unparsed tail into a fresh chunk and fills it from the input. Returns false
+    /// at end of input.
+    fn refill(&mut self) -> Result<bool, CaptureError> {
+        if self.eof {
+            return Ok(false);
+        }
+        let tail = self.chunk.len - self.pos.min(self.chunk.len);
+        let want = if tail >= CHUNK / 2 {
+            // A record larger than half a chunk: grow.
+            (tail * 2).max(CHUNK)
+        } else {
+            CHUNK
+        };
+        if want > MAX_RECORD * 2 {
+            return Err(self.malformed("record larger than 64 MiB"));
+        }
+        // Reuse a chunk no worker holds any more, else allocate.
+        let reusable = self
+            .spare
+            .iter()
+            .position(|c| Arc::strong_count(c) == 1 && c.mem.len() >= want);
+        let mut next = match reusable {
+            Some(i) => self.spare.swap_remove(i),
+            None => Arc::new(Chunk::new(want)),
+        };
+        let Some(fresh) = Arc::get_mut(&mut next) else {
+            return Err(self.malformed("internal: chunk still shared"));
+        };
+        fresh.mem[..tail].copy_from_slice(&self.chunk.mem[self.pos..self.pos + tail]);
+        fresh.len = tail;
+        while fresh.len < fresh.mem.len() {
+            match self.input.read(&mut fresh.mem[fresh.len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
                 }
-                Err(PcapError::Eof) => return Ok(None),
-                Err(PcapError::Incomplete(_)) | Err(PcapError::UnexpectedEof) => Err(true),
-                Err(PcapError::BufferTooSmall) => Err(false),
-                Err(e) => {
-                    let reason = format!("{e:?}");
+                Ok(n) => fresh.len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(CaptureError::Io {
+                        path: self.path.clone(),
+                        source,
+                    })
+                }
+            }
+        }
+        let grew = fresh.len > tail;
+        self.chunk_offset += self.pos as u64;
+        self.pos = 0;
+        let old = std::mem::replace(&mut self.chunk, next);
+        self.shared = self.chunk.clone();
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push(old);
+        }
+        Ok(grew)
+    }
+
+    /// Parses blocks until a packet (or, with `header_only`, the first header) is found.
+    fn next_block(&mut self, header_only: bool) -> Result<Option<Found>, CaptureError> {
+        loop {
+            if self.bytes().is_empty() && !self.refill()? {
+                return Ok(None);
+            }
+            let rest = self
+                .chunk
+                .mem
+                .get(self.pos..self.chunk.len)
+                .unwrap_or_default();
+            let base = self.chunk.mem.as_ptr() as usize;
+            let parsed = if !self.ng && !self.started {
+                parse_pcap_header(rest).map(|(r, h)| {
+                    self.big_endian = h.is_bigendian();
+                    self.started = true;
+                    (r, PcapBlockOwned::LegacyHeader(h))
+                })
+            } else if !self.ng {
+                if self.big_endian {
+                    parse_pcap_frame_be(rest).map(|(r, b)| (r, PcapBlockOwned::Legacy(b)))
+                } else {
+                    parse_pcap_frame(rest).map(|(r, b)| (r, PcapBlockOwned::Legacy(b)))
+                }
+            } else if rest.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+                parse_sectionheaderblock(rest).map(|(r, shb)| {
+                    self.big_endian = shb.big_endian();
+                    (r, PcapBlockOwned::NG(Block::SectionHeader(shb)))
+                })
+            } else if self.big_endian {
+                parse_block_be(rest).map(|(r, b)| (r, PcapBlockOwned::NG(b)))
+            } else {
+                parse_block_le(rest).map(|(r, b)| (r, PcapBlockOwned::NG(b)))
+            };
+            let (consumed, step) = match parsed {
+                Ok((remaining, block)) => {
+                    prefetch_ahead(remaining);
+                    (
+                        rest.len() - remaining.len(),
+                        self.headers.block(&block, base),
+                    )
+                }
+                Err(nom::Err::Incomplete(_))
+                | Err(nom::Err::Error(PcapError::Incomplete(_) | PcapError::UnexpectedEof))
+                | Err(nom::Err::Failure(PcapError::Incomplete(_) | PcapError::UnexpectedEof)) => {
+                    if self.refill()? {
+                        continue;
+                    }
+                    return Err(self.truncated());
+                }
+                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                    let reason = match e {
+                        PcapError::HeaderNotRecognized => "unrecognised block".to_string(),
+                        other => format!("{other:?}"),
+                    };
                     return Err(self.malformed(reason));
                 }
             };
+            if let Step::UnsupportedLinkType(linktype) = step {
+                return Err(CaptureError::UnsupportedLinkType {
+                    path: self.path.clone(),
+                    linktype,
+                });
+            }
+            self.pos += consumed;
             match step {
-                Ok(Some(found)) => {
+                Step::Packet(f) => {
                     self.packets += 1;
-                    return Ok(Some(found));
+                    return Ok(Some(f));
                 }
-                Ok(None) => {}
-                Err(true) => {
-                    if self.reader.reader_exhausted() {
-                        if self.reader.data().is_empty() {
-                            return Ok(None);
-                        }
-                        return Err(CaptureError::Truncated {
-                            path: self.path.clone(),
-                            offset: self.offset,
-                            packets: self.packets,
-                        });
-                    }
-                    if self.reader.refill().is_err() {
-                        return Err(self.malformed("read error while refilling"));
-                    }
-                }
-                Err(false) => {
-                    let cap = self.reader.data().len().max(BUFFER) * 2;
-                    if cap > MAX_BUFFER || !self.reader.grow(cap) {
-                        return Err(self.malformed("record larger than 64 MiB"));
-                    }
-                    if self.reader.refill().is_err() {
-                        return Err(self.malformed("read error while refilling"));
-                    }
-                }
+                Step::Header if header_only => return Ok(None),
+                _ => {}
             }
         }
     }
 }
 
-impl PacketSource for FileSource {
-    fn next_packet(&mut self) -> Result<SourceEvent<'_>, CaptureError> {
-        match self.find()? {
-            None => Ok(SourceEvent::End),
-            Some(f) => {
-                let data = self
-                    .reader
-                    .data()
-                    .get(f.start..f.start + f.len)
-                    .unwrap_or_default();
-                Ok(SourceEvent::Packet(RawPacket {
-                    link: f.link,
-                    ts_ns: f.ts_ns,
-                    wire_len: f.wire_len,
-                    data,
-                }))
+/// Asks the CPU to start loading the records a few kilobytes ahead: record headers are read
+/// one after another at irregular strides, which the hardware prefetcher follows poorly.
+#[inline]
+#[allow(unsafe_code)]
+fn prefetch_ahead(rest: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for ahead in [1024usize, 2048] {
+        if let Some(b) = rest.get(ahead) {
+            // SAFETY: SSE is part of the x86_64 baseline, and prefetching an address inside a
+            // live buffer neither faults nor changes memory.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    (b as *const u8).cast::<i8>(),
+                );
             }
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = rest;
+}
+
+impl PacketSource for FileSource {
+    fn next_packet(&mut self) -> Result<SourceEvent<'_>, CaptureError> {
+        let Some(f) = self.next_block(false)? else {
+            return Ok(SourceEvent::End);
+        };
+        let bytes = self.chunk.as_ref().as_ref();
+        Ok(SourceEvent::Packet(RawPacket {
+            link: f.link,
+            ts_ns: f.ts_ns,
+            wire_len: f.wire_len,
+            data: bytes.get(f.start..f.start + f.len).unwrap_or_default(),
+            shared: Some(&self.shared),
+        }))
+    }
 
     fn progress(&self) -> (u64, Option<u64>) {
-        (self.offset, self.size)
+        (self.offset(), self.size)
     }
 }
 

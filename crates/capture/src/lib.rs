@@ -11,7 +11,8 @@
 //!     println!("{} bytes on {}", p.wire_len, p.link);
 //! }
 //! ```
-#![forbid(unsafe_code)]
+// One `unsafe` call, reviewed: a prefetch hint (see `file::prefetch_ahead`).
+#![deny(unsafe_code)]
 
 mod error;
 mod file;
@@ -26,7 +27,7 @@ pub use writer::PcapWriter;
 use nta_packet::LinkType;
 
 /// One captured frame.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct RawPacket<'a> {
     /// How to decode `data`.
     pub link: LinkType,
@@ -36,6 +37,21 @@ pub struct RawPacket<'a> {
     pub wire_len: u32,
     /// Captured bytes (may be shorter than `wire_len`).
     pub data: &'a [u8],
+    /// The shared buffer `data` lies in, when other threads may be given an offset into it
+    /// instead of a copy (see [`SharedInput`]).
+    pub shared: Option<&'a SharedInput>,
+}
+
+impl std::fmt::Debug for RawPacket<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawPacket")
+            .field("link", &self.link)
+            .field("ts_ns", &self.ts_ns)
+            .field("wire_len", &self.wire_len)
+            .field("len", &self.data.len())
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
 }
 
 /// What a source yields.
@@ -75,3 +91,6 @@ pub trait PacketSource {
         (0, None)
     }
 }
+
+/// Read-only bytes shared between threads (a chunk of a capture file).
+pub type SharedInput = std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>;

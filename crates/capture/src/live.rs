@@ -176,6 +176,7 @@ impl PacketSource for LiveSource {
                     ts_ns,
                     wire_len: h.len,
                     data: p.data,
+                    shared: None,
                 }))
             }
             Err(pcap::Error::TimeoutExpired) => Ok(SourceEvent::Idle),

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use nta_capture::{CaptureError, KernelStats, PacketSource, SourceEvent};
+use nta_capture::{CaptureError, KernelStats, PacketSource, RawPacket, SharedInput, SourceEvent};
 use nta_event::{stats_body, CaptureStats, EngineStats, EveWriter, Event, Record};
 use nta_packet::{dispatch_hash, LinkType};
 
@@ -106,12 +106,17 @@ struct Meta {
     link: LinkType,
     ts_ns: u64,
     wire_len: u32,
+    /// Where the frame starts: in `Batch::data`, or in `Batch::shared` when set.
+    start: usize,
     len: u32,
 }
 
+/// Frames for one worker: copied into `data` (live capture, stdin), or, for a memory-mapped
+/// file, only located in `shared` — the frame bytes are never copied.
 #[derive(Default)]
 struct Batch {
     data: Vec<u8>,
+    shared: Option<SharedInput>,
     meta: Vec<Meta>,
 }
 
@@ -130,7 +135,14 @@ impl Write for ChunkWriter {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
         self.buf.extend_from_slice(b);
         if self.buf.len() >= CHUNK_BYTES {
-            self.flush()?;
+            // Ship whole lines only: chunks of different workers interleave in the output.
+            if let Some(end) = self.buf.iter().rposition(|&c| c == b'\n') {
+                let rest = self.buf.split_off(end + 1);
+                let chunk = std::mem::replace(&mut self.buf, rest);
+                self.tx.send(chunk).map_err(|_| {
+                    io::Error::new(io::ErrorKind::BrokenPipe, "event writer stopped")
+                })?;
+            }
         }
         Ok(b.len())
     }
@@ -163,22 +175,64 @@ struct Threads {
     writer: JoinHandle<io::Result<Output>>,
     live: bool,
     queue_drops: u64,
+    /// The current source's shared bytes, if frames can be passed by offset.
+    input: Option<SharedInput>,
+    /// Its base address.
+    input_base: usize,
+}
+
+/// The thread that owns the output and writes the chunks workers send; returns the output.
+fn spawn_writer(output: Output, n: usize) -> (Sender<Vec<u8>>, JoinHandle<io::Result<Output>>) {
+    let (events, events_rx) = bounded::<Vec<u8>>(4 * n);
+    let writer = std::thread::Builder::new()
+        .name("nta-eve".into())
+        .spawn(move || {
+            let mut out = output;
+            for chunk in events_rx {
+                out.write_all(&chunk)?;
+            }
+            out.flush()?;
+            Ok(out)
+        })
+        .expect("spawning the event writer thread");
+    (events, writer)
+}
+
+fn chunk_writer(events: &Sender<Vec<u8>>) -> ChunkWriter {
+    ChunkWriter {
+        buf: Vec::with_capacity(CHUNK_BYTES + 4096),
+        tx: events.clone(),
+    }
+}
+
+/// The worker that owns frames with this dispatch hash.
+#[inline]
+fn shard(hash: u64, n: usize) -> usize {
+    ((u128::from(hash) * n as u128) >> 64) as usize
+}
+
+/// Packet time, in whole seconds: says when a tick is due.
+#[derive(Default)]
+struct Clock {
+    next_tick: u64,
+}
+
+impl Clock {
+    /// The tick time if `ts_ns` crossed into a new second (not on the first packet).
+    #[inline]
+    fn advance(&mut self, ts_ns: u64) -> Option<u64> {
+        if ts_ns < self.next_tick {
+            return None;
+        }
+        let first = self.next_tick == 0;
+        self.next_tick = (ts_ns / NS + 1) * NS;
+        (!first).then_some(ts_ns)
+    }
 }
 
 impl Threads {
     fn start(cfg: &Config, n: usize, output: Output, live: bool) -> Threads {
-        let (events, events_rx) = bounded::<Vec<u8>>(4 * n);
-        let writer = std::thread::Builder::new()
-            .name("nta-eve".into())
-            .spawn(move || {
-                let mut out = output;
-                for chunk in events_rx {
-                    out.write_all(&chunk)?;
-                }
-                out.flush()?;
-                Ok(out)
-            })
-            .expect("spawning the event writer thread");
+        let (events, writer) = spawn_writer(output, n);
         let depth = cfg.engine.queue_batches;
         let (recycle_tx, recycle) = bounded::<Batch>(n * (depth + 2));
         let snapshots = Arc::new(Mutex::new(vec![Snapshot::default(); n]));
@@ -187,14 +241,7 @@ impl Threads {
         for i in 0..n {
             let (tx, rx) = bounded::<Msg>(depth);
             queues.push(tx);
-            let mut worker = Worker::new(
-                cfg,
-                n,
-                ChunkWriter {
-                    buf: Vec::with_capacity(CHUNK_BYTES + 4096),
-                    tx: events.clone(),
-                },
-            );
+            let mut worker = Worker::new(cfg, n, chunk_writer(&events));
             let recycle_tx = recycle_tx.clone();
             let snaps = Arc::clone(&snapshots);
             let h = std::thread::Builder::new()
@@ -203,16 +250,19 @@ impl Threads {
                     for msg in rx {
                         match msg {
                             Msg::Batch(mut b) => {
-                                let mut off = 0usize;
+                                let bytes: &[u8] = match &b.shared {
+                                    Some(s) => (**s).as_ref(),
+                                    None => &b.data,
+                                };
                                 for m in &b.meta {
-                                    let end = off + m.len as usize;
-                                    if let Some(d) = b.data.get(off..end) {
+                                    let end = m.start + m.len as usize;
+                                    if let Some(d) = bytes.get(m.start..end) {
                                         worker.packet(m.link, m.ts_ns, m.wire_len, d);
                                     }
-                                    off = end;
                                 }
                                 b.data.clear();
                                 b.meta.clear();
+                                b.shared = None;
                                 let _ = recycle_tx.try_send(b);
                             }
                             Msg::Tick(now) => {
@@ -239,11 +289,30 @@ impl Threads {
             writer,
             live,
             queue_drops: 0,
+            input: None,
+            input_base: 0,
         }
     }
 
+    /// Frames now come from another shared buffer (or none): send what refers to the old one.
+    fn set_input(&mut self, input: Option<SharedInput>) -> Result<(), EngineError> {
+        for i in 0..self.queues.len() {
+            self.send(i)?;
+        }
+        self.input_base = input
+            .as_ref()
+            .map(|s| (**s).as_ref().as_ptr() as usize)
+            .unwrap_or(0);
+        self.input = input;
+        for b in &mut self.batches {
+            b.shared.clone_from(&self.input);
+        }
+        Ok(())
+    }
+
     fn send(&mut self, i: usize) -> Result<(), EngineError> {
-        let fresh = self.recycle.try_recv().unwrap_or_default();
+        let mut fresh = self.recycle.try_recv().unwrap_or_default();
+        fresh.shared.clone_from(&self.input);
         let batch = std::mem::replace(&mut self.batches[i], fresh);
         if batch.meta.is_empty() {
             return Ok(());
@@ -267,27 +336,36 @@ impl Threads {
 
 impl Pool {
     #[inline]
-    fn packet(
-        &mut self,
-        link: LinkType,
-        ts_ns: u64,
-        wire_len: u32,
-        data: &[u8],
-    ) -> Result<(), EngineError> {
+    fn packet(&mut self, p: &RawPacket<'_>) -> Result<(), EngineError> {
+        let (link, ts_ns, wire_len, data) = (p.link, p.ts_ns, p.wire_len, p.data);
         match self {
             Pool::Inline(w) => {
                 w.packet(link, ts_ns, wire_len, data);
                 Ok(())
             }
             Pool::Threads(t) => {
-                let n = t.queues.len();
-                let i = ((u128::from(dispatch_hash(link, data)) * n as u128) >> 64) as usize;
+                let same_input = match (p.shared, &t.input) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !same_input {
+                    t.set_input(p.shared.cloned())?;
+                }
+                let i = shard(dispatch_hash(link, data), t.queues.len());
                 let b = &mut t.batches[i];
-                b.data.extend_from_slice(data);
+                let start = if t.input.is_some() {
+                    (data.as_ptr() as usize).wrapping_sub(t.input_base)
+                } else {
+                    let at = b.data.len();
+                    b.data.extend_from_slice(data);
+                    at
+                };
                 b.meta.push(Meta {
                     link,
                     ts_ns,
                     wire_len,
+                    start,
                     len: data.len() as u32,
                 });
                 if b.meta.len() >= BATCH_PACKETS || b.data.len() >= BATCH_BYTES {
@@ -339,7 +417,8 @@ impl Pool {
                 Ok(())
             }
             Pool::Threads(t) => {
-                let mut line = serde_json::to_vec(ev).map_err(io::Error::from)?;
+                let mut line = Vec::new();
+                ev.write_json(&mut line);
                 line.push(b'\n');
                 t.events.send(line).map_err(|_| EngineError::Worker)
             }
@@ -452,7 +531,7 @@ pub fn run(
         Pool::Threads(Threads::start(cfg, n, output, opts.live))
     };
     let mut summary = Summary::default();
-    let mut next_tick = 0u64;
+    let mut clock = Clock::default();
     let mut next_stats = Instant::now() + opts.stats_interval;
     let mut bytes_done = 0u64;
     let mut last_kernel = None;
@@ -473,13 +552,10 @@ pub fn run(
             };
             match ev {
                 SourceEvent::Packet(p) => {
-                    if p.ts_ns >= next_tick {
-                        if next_tick != 0 {
-                            pool.tick(p.ts_ns)?;
-                        }
-                        next_tick = (p.ts_ns / NS + 1) * NS;
+                    if let Some(t) = clock.advance(p.ts_ns) {
+                        pool.tick(t)?;
                     }
-                    pool.packet(p.link, p.ts_ns, p.wire_len, p.data)?;
+                    pool.packet(&p)?;
                     summary.packets_read += 1;
                     if summary.packets_read % PROGRESS_EVERY == 0 {
                         if let Some(cb) = opts.progress.as_mut() {
@@ -491,10 +567,8 @@ pub fn run(
                     }
                 }
                 SourceEvent::Idle => {
-                    let now = wall_ns();
-                    if now >= next_tick && next_tick != 0 {
-                        pool.tick(now)?;
-                        next_tick = (now / NS + 1) * NS;
+                    if let Some(t) = clock.advance(wall_ns()) {
+                        pool.tick(t)?;
                     }
                 }
                 SourceEvent::End => break,

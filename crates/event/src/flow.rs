@@ -1,13 +1,13 @@
-//! `flow` events, serialized straight from the flow record (no intermediate JSON tree: a busy
+//! `flow` events, written straight from the flow record (no intermediate JSON tree: a busy
 //! sensor ends hundreds of thousands of flows a second).
 
 use std::fmt;
 
 use nta_flow::{community_id, EndedFlow, Flow};
 use nta_packet::{ip_proto, TcpFlags, TunnelLayer};
-use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use crate::json::JsonOut;
 use crate::time::Timestamp;
 
 /// EVE's name for an IP protocol (Suricata uses the IANA keyword, upper case).
@@ -54,155 +54,189 @@ fn is_icmp(proto: u8) -> bool {
     proto == ip_proto::ICMP || proto == ip_proto::ICMPV6
 }
 
-/// The `flow` event of an ended flow, as a serializable view.
+/// The `flow` event of an ended flow, as a view to write.
 pub fn flow_event(ended: &EndedFlow) -> FlowEvent<'_> {
     FlowEvent(ended)
 }
 
-/// Serializes an [`EndedFlow`] as an EVE `flow` event.
+/// An [`EndedFlow`] seen as an EVE `flow` event.
 #[derive(Clone, Copy, Debug)]
 pub struct FlowEvent<'a>(pub &'a EndedFlow);
 
-struct Tunnels<'a>(&'a [TunnelLayer]);
-
-impl Serialize for Tunnels<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for (depth, l) in self.0.iter().enumerate() {
-            seq.serialize_element(&TunnelJson { depth, l })?;
-        }
-        seq.end()
-    }
+fn hex(b: u8) -> [u8; 2] {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    [D[usize::from(b >> 4)], D[usize::from(b & 15)]]
 }
 
-struct TunnelJson<'a> {
-    depth: usize,
-    l: &'a TunnelLayer,
+fn ts(out: &mut JsonOut<'_>, k: &'static str, ns: u64) {
+    let b = Timestamp(ns).to_bytes();
+    out.plain(k, std::str::from_utf8(&b).unwrap_or_default());
 }
 
-impl Serialize for TunnelJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let l = self.l;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("type", l.kind.name())?;
-        m.serialize_entry("depth", &self.depth)?;
-        m.serialize_entry("src_ip", &l.src)?;
-        m.serialize_entry("dest_ip", &l.dst)?;
-        m.serialize_entry("proto", &ProtoName(l.proto))?;
+fn tunnels(out: &mut JsonOut<'_>, layers: &[TunnelLayer]) {
+    out.array("tunnel");
+    for (depth, l) in layers.iter().enumerate() {
+        out.element();
+        out.open();
+        out.plain("type", l.kind.name());
+        out.u64("depth", depth as u64);
+        out.ip("src_ip", l.src);
+        out.ip("dest_ip", l.dst);
+        out.plain("proto", &ProtoName(l.proto).to_string());
         if l.proto == ip_proto::UDP {
-            m.serialize_entry("src_port", &l.sport)?;
-            m.serialize_entry("dest_port", &l.dport)?;
+            out.u64("src_port", u64::from(l.sport));
+            out.u64("dest_port", u64::from(l.dport));
         }
         if !l.vlan.is_empty() {
-            m.serialize_entry("vlan", l.vlan.as_slice())?;
+            out.u16_array("vlan", l.vlan.as_slice());
         }
-        m.end()
+        out.close();
     }
+    out.end_array();
 }
 
-struct FlowBody<'a>(&'a EndedFlow);
-
-impl Serialize for FlowBody<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let f = &self.0.flow;
-        let mut m = s.serialize_map(Some(10))?;
-        m.serialize_entry("pkts_toserver", &f.pkts[0])?;
-        m.serialize_entry("pkts_toclient", &f.pkts[1])?;
-        m.serialize_entry("bytes_toserver", &f.bytes[0])?;
-        m.serialize_entry("bytes_toclient", &f.bytes[1])?;
-        m.serialize_entry("start", &Timestamp(f.start_ns))?;
-        m.serialize_entry("end", &Timestamp(f.last_ns))?;
-        m.serialize_entry(
-            "age",
-            &(f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000),
-        )?;
-        m.serialize_entry("state", f.state().name())?;
-        m.serialize_entry("reason", self.0.reason.name())?;
-        m.serialize_entry("alerted", &false)?;
-        m.end()
+fn tcp(out: &mut JsonOut<'_>, f: &Flow) {
+    let all = f.tcp_flags[0] | f.tcp_flags[1];
+    out.object("tcp");
+    for (k, v) in [
+        ("tcp_flags", all),
+        ("tcp_flags_ts", f.tcp_flags[0]),
+        ("tcp_flags_tc", f.tcp_flags[1]),
+    ] {
+        let h = hex(v);
+        out.plain(k, std::str::from_utf8(&h).unwrap_or("00"));
     }
-}
-
-/// Two-digit hex of a flag byte, as EVE writes `tcp_flags`.
-struct Hex(u8);
-
-impl Serialize for Hex {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        const D: &[u8; 16] = b"0123456789abcdef";
-        let b = [D[usize::from(self.0 >> 4)], D[usize::from(self.0 & 15)]];
-        s.serialize_str(std::str::from_utf8(&b).unwrap_or("00"))
-    }
-}
-
-struct Tcp<'a>(&'a Flow);
-
-impl Serialize for Tcp<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let f = self.0;
-        let all = f.tcp_flags[0] | f.tcp_flags[1];
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("tcp_flags", &Hex(all))?;
-        m.serialize_entry("tcp_flags_ts", &Hex(f.tcp_flags[0]))?;
-        m.serialize_entry("tcp_flags_tc", &Hex(f.tcp_flags[1]))?;
-        for (bit, name) in [
-            (TcpFlags::SYN, "syn"),
-            (TcpFlags::FIN, "fin"),
-            (TcpFlags::RST, "rst"),
-            (TcpFlags::PSH, "psh"),
-            (TcpFlags::ACK, "ack"),
-            (TcpFlags::URG, "urg"),
-            (TcpFlags::ECE, "ecn"),
-            (TcpFlags::CWR, "cwr"),
-        ] {
-            if all & bit != 0 {
-                m.serialize_entry(name, &true)?;
-            }
+    for (bit, name) in [
+        (TcpFlags::SYN, "syn"),
+        (TcpFlags::FIN, "fin"),
+        (TcpFlags::RST, "rst"),
+        (TcpFlags::PSH, "psh"),
+        (TcpFlags::ACK, "ack"),
+        (TcpFlags::URG, "urg"),
+        (TcpFlags::ECE, "ecn"),
+        (TcpFlags::CWR, "cwr"),
+    ] {
+        if all & bit != 0 {
+            out.bool(name, true);
         }
-        m.serialize_entry("state", f.tcp_state.name())?;
-        m.end()
     }
+    out.plain("state", f.tcp_state.name());
+    out.close();
 }
 
-impl Serialize for FlowEvent<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl FlowEvent<'_> {
+    /// Appends the event as one JSON object (no newline).
+    pub fn write_json(&self, buf: &mut Vec<u8>) {
         let f = &self.0.flow;
         let (client, server, proto) = (f.client(), f.server(), f.proto());
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("timestamp", &Timestamp(f.last_ns))?;
-        m.serialize_entry("flow_id", &f.flow_id())?;
-        m.serialize_entry("event_type", "flow")?;
-        m.serialize_entry("src_ip", &client.0)?;
+        let mut out = JsonOut::new(buf);
+        out.open();
+        ts(&mut out, "timestamp", f.last_ns);
+        out.u64("flow_id", f.flow_id());
+        out.plain("event_type", "flow");
+        out.ip("src_ip", client.0);
         if has_ports(proto) {
-            m.serialize_entry("src_port", &client.1)?;
+            out.u64("src_port", u64::from(client.1));
         }
-        m.serialize_entry("dest_ip", &server.0)?;
+        out.ip("dest_ip", server.0);
         if has_ports(proto) {
-            m.serialize_entry("dest_port", &server.1)?;
+            out.u64("dest_port", u64::from(server.1));
         }
-        m.serialize_entry("proto", &ProtoName(proto))?;
+        match proto {
+            ip_proto::TCP => out.plain("proto", "TCP"),
+            ip_proto::UDP => out.plain("proto", "UDP"),
+            other => out.plain("proto", &ProtoName(other).to_string()),
+        }
         let icmp = f.icmp.filter(|_| is_icmp(proto));
         if let Some((ty, code)) = icmp {
-            m.serialize_entry("icmp_type", &ty)?;
-            m.serialize_entry("icmp_code", &code)?;
+            out.u64("icmp_type", u64::from(ty));
+            out.u64("icmp_code", u64::from(code));
         }
         if !f.vlan().is_empty() {
-            m.serialize_entry("vlan", f.vlan().as_slice())?;
+            out.u16_array("vlan", f.vlan().as_slice());
         }
         if let Some(layers) = &f.tunnels {
-            m.serialize_entry("tunnel", &Tunnels(layers))?;
+            tunnels(&mut out, layers);
         }
-        m.serialize_entry("flow", &FlowBody(self.0))?;
+        out.object("flow");
+        out.u64("pkts_toserver", f.pkts[0]);
+        out.u64("pkts_toclient", f.pkts[1]);
+        out.u64("bytes_toserver", f.bytes[0]);
+        out.u64("bytes_toclient", f.bytes[1]);
+        ts(&mut out, "start", f.start_ns);
+        ts(&mut out, "end", f.last_ns);
+        out.u64("age", f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000);
+        out.plain("state", f.state().name());
+        out.plain("reason", self.0.reason.name());
+        out.bool("alerted", false);
+        out.close();
         if proto == ip_proto::TCP {
-            m.serialize_entry("tcp", &Tcp(f))?;
+            tcp(&mut out, f);
         }
         let (sp, dp) = match icmp {
             Some((ty, code)) => (u16::from(ty), u16::from(code)),
             None => (client.1, server.1),
         };
-        m.serialize_entry(
+        out.plain(
             "community_id",
             &community_id(0, client.0, sp, server.0, dp, proto),
-        )?;
-        m.end()
+        );
+        out.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nta_flow::{EndReason, FlowConfig, FlowTable, PacketView};
+    use nta_packet::{TcpInfo, VlanIds};
+
+    #[test]
+    fn flow_event_is_valid_eve_json() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let mut vlan = VlanIds::default();
+        vlan.push(10);
+        let v = PacketView {
+            ts_ns: 1_700_000_000_123_456_000,
+            wire_len: 74,
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "2.2.2.2".parse().unwrap(),
+            sport: 40000,
+            dport: 443,
+            proto: ip_proto::TCP,
+            vlan,
+            tcp: Some(TcpInfo {
+                sport: 40000,
+                dport: 443,
+                seq: 1,
+                ack: 0,
+                flags: TcpFlags(TcpFlags::SYN),
+                window: 0,
+            }),
+            icmp: None,
+            tunnels: &[],
+        };
+        t.update(&v, &mut |_| {});
+        let mut ended = Vec::new();
+        t.flush(EndReason::Shutdown, &mut |e| ended.push(e));
+        let mut buf = Vec::new();
+        flow_event(&ended[0]).write_json(&mut buf);
+        let j: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(j["event_type"], "flow");
+        assert_eq!(j["timestamp"], "2023-11-14T22:13:20.123456+0000");
+        assert_eq!(j["src_ip"], "10.0.0.1");
+        assert_eq!(j["src_port"], 40000);
+        assert_eq!(j["dest_port"], 443);
+        assert_eq!(j["proto"], "TCP");
+        assert_eq!(j["vlan"], serde_json::json!([10]));
+        assert_eq!(j["flow"]["pkts_toserver"], 1);
+        assert_eq!(j["flow"]["bytes_toserver"], 74);
+        assert_eq!(j["flow"]["state"], "new");
+        assert_eq!(j["flow"]["reason"], "shutdown");
+        assert_eq!(j["tcp"]["tcp_flags"], "02");
+        assert_eq!(j["tcp"]["syn"], true);
+        assert_eq!(j["tcp"]["state"], "syn_sent");
+        assert!(j["community_id"].as_str().unwrap().starts_with("1:"));
+        assert_eq!(j["flow_id"].as_u64(), Some(ended[0].flow.flow_id()));
     }
 }

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod flow;
+mod json;
 mod sink;
 mod stats;
 mod time;
@@ -38,12 +39,23 @@ pub enum Event<'a> {
     Record(&'a Record),
 }
 
-impl Serialize for Event<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Event<'_> {
+    /// Appends the event as one line of JSON (without the newline).
+    pub fn write_json(&self, buf: &mut Vec<u8>) {
         match self {
-            Event::Flow(f) => f.serialize(s),
-            Event::Record(r) => r.serialize(s),
+            Event::Flow(f) => f.write_json(buf),
+            // A Record is plain data: serializing it into a Vec cannot fail.
+            Event::Record(r) => {
+                let _ = serde_json::to_writer(&mut *buf, r);
+            }
         }
+    }
+
+    /// The event as a JSON value (for sinks that work on trees; slower than `write_json`).
+    pub fn to_value(&self) -> Value {
+        let mut buf = Vec::new();
+        self.write_json(&mut buf);
+        serde_json::from_slice(&buf).unwrap_or(Value::Null)
     }
 }
 

@@ -17,12 +17,16 @@ pub trait EventSink {
 #[derive(Debug)]
 pub struct EveWriter<W: Write> {
     out: W,
+    line: Vec<u8>,
 }
 
 impl<W: Write> EveWriter<W> {
     /// A sink writing to `out` (wrap files in a `BufWriter`).
     pub fn new(out: W) -> Self {
-        EveWriter { out }
+        EveWriter {
+            out,
+            line: Vec::with_capacity(1024),
+        }
     }
 
     /// The underlying writer.
@@ -38,8 +42,10 @@ impl<W: Write> EveWriter<W> {
 
 impl<W: Write> EventSink for EveWriter<W> {
     fn emit(&mut self, event: &Event<'_>) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, event)?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        event.write_json(&mut self.line);
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     fn flush(&mut self) -> io::Result<()> {

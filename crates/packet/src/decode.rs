@@ -110,7 +110,6 @@ struct Ctx {
     truncated: bool,
     vlan: VlanIds,
     vlan_tags: usize,
-    tunnels: Tunnels,
     reassembled: bool,
 }
 
@@ -118,6 +117,8 @@ struct Walk<'a> {
     counters: &'a mut DecodeCounters,
     defrag: Option<&'a mut Defragmenter>,
     config: &'a DecoderConfig,
+    /// The decoder's scratch stack of tunnel layers, emptied per frame.
+    tunnels: &'a mut Tunnels,
     ctx: Ctx,
     packet: Option<Packet<'a>>,
 }
@@ -181,19 +182,20 @@ impl Decoder {
         } = self;
         counters.packets += 1;
         counters.bytes += u64::from(wire_len);
+        tunnels.clear();
         let ctx = Ctx {
             ts_ns,
             wire_len,
             truncated: (frame.len() as u64) < u64::from(wire_len),
             vlan: VlanIds::default(),
             vlan_tags: 0,
-            tunnels: Tunnels::default(),
             reassembled: false,
         };
         let mut walk = Walk {
             counters,
             defrag: Some(defrag),
             config,
+            tunnels,
             ctx,
             packet: None,
         };
@@ -205,6 +207,7 @@ impl Decoder {
                     counters,
                     defrag,
                     config,
+                    tunnels,
                     mut ctx,
                     ..
                 } = walk;
@@ -219,6 +222,7 @@ impl Decoder {
                     counters,
                     defrag: None,
                     config,
+                    tunnels,
                     ctx,
                     packet: None,
                 };
@@ -227,11 +231,8 @@ impl Decoder {
                 p
             }
         };
-        if !walk.ctx.tunnels.is_empty() {
-            *tunnels = walk.ctx.tunnels;
-            let t: &'a Tunnels = tunnels;
-            p.tunnels = t.as_slice();
-        }
+        let t: &'a Tunnels = walk.tunnels;
+        p.tunnels = t.as_slice();
         Some(p)
     }
 }
@@ -474,7 +475,7 @@ impl<'a> Walk<'a> {
             dport: ports.1,
             vlan: self.ctx.vlan,
         };
-        if !self.ctx.tunnels.push(layer) {
+        if !self.tunnels.push(layer) {
             return self.bad(Anomaly::TunnelTooDeep);
         }
         self.ctx.vlan = VlanIds::default();

@@ -166,6 +166,11 @@ impl Tunnels {
         }
     }
 
+    /// Removes every layer.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
     /// The layers, outermost first.
     pub fn as_slice(&self) -> &[TunnelLayer] {
         &self.layers[..usize::from(self.len).min(MAX_TUNNEL_DEPTH)]
