@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use nix::poll::{poll, PollFd, PollFlags};
 use nta_packet::LinkType;
 use pcap::{Active, Capture, Device, Savefile};
 
@@ -73,12 +74,22 @@ pub fn list_interfaces() -> Result<Vec<Interface>, CaptureError> {
         .collect())
 }
 
+/// How long one wait for traffic lasts before the source reports [`SourceEvent::Idle`], so
+/// that timers, stats and signals are served on a quiet link.
+const IDLE_WAIT_MS: u16 = 100;
+
 /// A live capture.
+///
+/// The capture is non-blocking and waits for traffic with `poll(2)` itself: libpcap's own read
+/// timeout does not fire on an idle interface in immediate mode, which left a quiet sensor
+/// deaf to Ctrl-C and to its stats timer.
 pub struct LiveSource {
     cap: Capture<Active>,
     link: LinkType,
     save: Option<Savefile>,
     interface: String,
+    /// The last read found nothing: wait for the descriptor before reading again.
+    wait: bool,
 }
 
 impl std::fmt::Debug for LiveSource {
@@ -132,7 +143,10 @@ impl LiveSource {
             .promisc(cfg.promisc)
             .immediate_mode(true)
             .timeout(100);
-        let mut cap = cap.open().map_err(|e| classify(iface, e))?;
+        let mut cap = cap
+            .open()
+            .and_then(|c| c.setnonblock())
+            .map_err(|e| classify(iface, e))?;
         if let Some(f) = &cfg.filter {
             cap.filter(f, true).map_err(|e| CaptureError::BadFilter {
                 filter: f.clone(),
@@ -152,6 +166,7 @@ impl LiveSource {
             link,
             save,
             interface: iface.into(),
+            wait: false,
         })
     }
 
@@ -163,6 +178,21 @@ impl LiveSource {
 
 impl PacketSource for LiveSource {
     fn next_packet(&mut self) -> Result<SourceEvent<'_>, CaptureError> {
+        if self.wait {
+            self.wait = false;
+            use std::os::fd::AsFd;
+            let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, IDLE_WAIT_MS) {
+                Ok(0) => return Ok(SourceEvent::Idle),
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => {
+                    return Err(CaptureError::Pcap {
+                        iface: self.interface.clone(),
+                        msg: format!("waiting for packets: {e}"),
+                    })
+                }
+            }
+        }
         match self.cap.next_packet() {
             Ok(p) => {
                 if let Some(s) = self.save.as_mut() {
@@ -179,7 +209,11 @@ impl PacketSource for LiveSource {
                     shared: None,
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(SourceEvent::Idle),
+            Err(pcap::Error::TimeoutExpired) => {
+                // Nothing buffered: wait on the descriptor next time.
+                self.wait = true;
+                Ok(SourceEvent::Idle)
+            }
             Err(pcap::Error::NoMorePackets) => Ok(SourceEvent::End),
             Err(e) => Err(classify(&self.interface, e)),
         }

@@ -45,7 +45,7 @@ fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     in_range(d, 0, 1024, "workers (0 = one per core)")
 }
 fn positive_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-    in_range(d, 1, usize::MAX / 2, "value")
+    in_range(d, 1, 1 << 40, "value")
 }
 fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     in_range(d, 0, 365 * 86_400, "timeout in seconds")
@@ -297,7 +297,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
-            message: one_line(&e),
+            message: describe(text, &e),
         })
     }
 
@@ -354,21 +354,32 @@ impl Config {
     }
 }
 
-/// toml's messages span several lines (a source excerpt); keep the first line, which has the
-/// line and column, and the explanation, which names the key.
-fn one_line(e: &toml::de::Error) -> String {
-    let text = e.to_string();
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let head = lines.next().unwrap_or("invalid configuration").trim();
-    let tail: Vec<&str> = lines
-        .filter(|l| !l.trim_start().starts_with('|') && !l.contains(" | "))
+/// One line naming the line, the key (with its table) and the problem. toml's own message
+/// spans several lines with a source excerpt and names the key only for unknown keys.
+fn describe(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let at = span.start.min(text.len());
+    let line_no = text[..at].matches('\n').count() + 1;
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    // The table the line belongs to: the last `[header]` above it.
+    let table = text[..line_start]
+        .lines()
+        .rev()
         .map(str::trim)
-        .collect();
-    let head = head.trim_start_matches("TOML parse error ");
-    if tail.is_empty() {
-        head.to_string()
-    } else {
-        format!("{head}: {}", tail.join(" "))
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty() && !line.starts_with('['));
+    match (key, table) {
+        (Some(k), Some(t)) => format!("line {line_no}, key `{t}.{k}`: {message}"),
+        (Some(k), None) => format!("line {line_no}, key `{k}`: {message}"),
+        (None, _) => format!("line {line_no}: {message}"),
     }
 }
 
@@ -403,11 +414,19 @@ mod tests {
     fn errors_name_key_and_line() {
         let e = err("[flow]\n\nmax_flows = 0\n");
         assert!(e.contains("line 3"), "{e}");
-        assert!(e.contains("max_flows") || e.contains("between 1"), "{e}");
+        assert!(
+            e.contains("`flow.max_flows`") && e.contains("between 1"),
+            "{e}"
+        );
+        let e = err("[flow.timeouts.udp]\nestablished = 999999999\n");
+        assert!(
+            e.contains("line 2, key `flow.timeouts.udp.established`"),
+            "{e}"
+        );
         let e = err("[engine]\nworkrs = 2\n");
         assert!(e.contains("line 2") && e.contains("workrs"), "{e}");
         let e = err("[capture]\nsnaplen = \"big\"\n");
-        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("line 2, key `capture.snaplen`"), "{e}");
         let e = err("[flow\n");
         assert!(e.contains("line 1"), "{e}");
         assert!(!e.contains('\n'), "one line: {e}");
