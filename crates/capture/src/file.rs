@@ -220,19 +220,28 @@ impl FileSource {
             path: path.clone(),
             source,
         };
-        let (input, size): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
-            (Box::new(std::io::stdin()), None)
-        } else {
-            let f = File::open(&path).map_err(io)?;
-            let meta = f.metadata().map_err(io)?;
-            if meta.is_dir() {
-                return Err(io(std::io::Error::other("is a directory")));
-            }
-            (Box::new(f), meta.is_file().then_some(meta.len()))
-        };
+        if path.as_os_str() == "-" {
+            return FileSource::from_reader(path, Box::new(std::io::stdin()), None);
+        }
+        let f = File::open(&path).map_err(io)?;
+        let meta = f.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(io(std::io::Error::other("is a directory")));
+        }
+        let size = meta.is_file().then_some(meta.len());
+        FileSource::from_reader(path, Box::new(f), size)
+    }
+
+    /// Reads a capture from any byte stream; `name` is used in messages, `size` (if known)
+    /// for progress.
+    pub fn from_reader(
+        name: impl Into<PathBuf>,
+        input: Box<dyn Read + Send>,
+        size: Option<u64>,
+    ) -> Result<FileSource, CaptureError> {
         let chunk = Arc::new(Chunk::new(CHUNK));
         let mut src = FileSource {
-            path,
+            path: name.into(),
             input,
             eof: false,
             shared: chunk.clone(),
@@ -552,5 +561,68 @@ mod tests {
         let (_, res) = read_all(f.path());
         let e = res.unwrap_err().to_string();
         assert!(e.contains("unsupported link type 147"), "{e}");
+    }
+
+    fn read_bytes(bytes: Vec<u8>) -> (usize, Option<String>) {
+        let input = Box::new(std::io::Cursor::new(bytes));
+        let mut src = match FileSource::from_reader("mem.pcap", input, None) {
+            Ok(s) => s,
+            Err(e) => return (0, Some(e.to_string())),
+        };
+        let mut n = 0;
+        loop {
+            match src.next_packet() {
+                Ok(SourceEvent::Packet(_)) => n += 1,
+                Ok(_) => return (n, None),
+                Err(e) => return (n, Some(e.to_string())),
+            }
+        }
+    }
+
+    #[test]
+    fn records_across_chunk_boundaries_and_big_records() {
+        // Records of every size up to 64 KiB cross the 256 KiB chunk boundaries many times.
+        let mut w = PcapWriter::new(Vec::new(), LinkType::Ethernet, 262_144).unwrap();
+        let mut total = 0;
+        for i in 0..400u32 {
+            let len = (i as usize * 997) % 65_536 + 1;
+            w.write(u64::from(i), len as u32, &vec![i as u8; len])
+                .unwrap();
+            total += 1;
+        }
+        // One record larger than a chunk.
+        w.write(1_000, 300_000, &vec![7u8; 200_000]).unwrap();
+        total += 1;
+        let (n, err) = read_bytes(w.finish().unwrap());
+        assert_eq!(err, None);
+        assert_eq!(n, total);
+    }
+
+    #[test]
+    fn mutated_captures_never_panic() {
+        let mut base = PcapWriter::new(Vec::new(), LinkType::Ethernet, 65535).unwrap();
+        for i in 0..50u8 {
+            base.write(u64::from(i), 70, &[i; 70]).unwrap();
+        }
+        let base = base.finish().unwrap();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..2000 {
+            let mut b = base.clone();
+            for _ in 0..1 + round % 8 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let pos = (x as usize) % b.len();
+                b[pos] = (x >> 40) as u8;
+            }
+            if round % 3 == 0 {
+                b.truncate((x as usize >> 3) % b.len());
+            }
+            if round % 5 == 0 {
+                // Turn it into a pcapng-looking stream.
+                b[..4].copy_from_slice(&[0x0a, 0x0d, 0x0d, 0x0a]);
+            }
+            let _ = read_bytes(b);
+        }
     }
 }
