@@ -618,7 +618,7 @@ mod tests {
             if round % 3 == 0 {
                 b.truncate((x as usize >> 3) % b.len());
             }
-            if round % 5 == 0 {
+            if round % 5 == 0 && b.len() >= 4 {
                 // Turn it into a pcapng-looking stream.
                 b[..4].copy_from_slice(&[0x0a, 0x0d, 0x0d, 0x0a]);
             }
