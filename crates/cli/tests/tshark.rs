@@ -246,8 +246,24 @@ fn zeek_captures_agree_with_tshark() {
         return;
     }
     let Some(pcaps) = zeek_pcaps() else { return };
+    agree(&pcaps);
+}
+
+#[test]
+fn ndpi_captures_agree_with_tshark() {
+    // pcap and pcapng (several with multiple interfaces), TCP and UDP applications.
+    if !tshark_available() {
+        return;
+    }
+    let Some(pcaps) = common::captures_in("pcaps/ndpi") else {
+        return;
+    };
+    agree(&pcaps);
+}
+
+fn agree(pcaps: &[std::path::PathBuf]) {
     let mut problems = Vec::new();
-    for p in &pcaps {
+    for p in pcaps {
         let (mut bad, n) = compare(p);
         assert!(n > 0, "tshark found no conversations in {}", p.display());
         println!(

@@ -190,14 +190,19 @@ pub fn data_dir() -> Option<PathBuf> {
 
 /// The zeek test captures, sorted by name (None after printing why when absent).
 pub fn zeek_pcaps() -> Option<Vec<PathBuf>> {
-    let dir = data_dir()?.join("pcaps/zeek");
+    captures_in("pcaps/zeek")
+}
+
+/// The captures (`.pcap`, `.pcapng`) of a folder of the shared data, sorted.
+pub fn captures_in(folder: &str) -> Option<Vec<PathBuf>> {
+    let dir = data_dir()?.join(folder);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
     v.sort();
-    assert!(!v.is_empty(), "no pcaps in {}", dir.display());
+    assert!(!v.is_empty(), "no captures in {}", dir.display());
     Some(v)
 }
 
