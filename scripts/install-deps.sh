@@ -14,6 +14,11 @@ packages=(
   jq            # docs recipes, convenient with EVE output
 )
 
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "Rust is not installed: get the stable toolchain from https://rustup.rs, then rerun." >&2
+  exit 1
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -30,8 +35,3 @@ echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "Rust is not installed: get it from https://rustup.rs (stable toolchain), then rerun." >&2
-  exit 1
-fi

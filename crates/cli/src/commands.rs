@@ -16,8 +16,9 @@ use nta_packet::LinkType;
 
 use crate::args::{CaptureArgs, Cli, Command, Common, ConfigCommand, DemoArgs, GenArgs, ReadArgs};
 
-/// Exit status when an input was damaged but everything before the damage was processed.
-const EXIT_DAMAGED_INPUT: u8 = 2;
+/// Exit status when an input was damaged but everything before the damage was processed
+/// (2 is taken by usage errors).
+const EXIT_DAMAGED_INPUT: u8 = 3;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {

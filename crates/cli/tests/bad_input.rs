@@ -1,5 +1,5 @@
 //! What a user sees when the input, the configuration or the capture setup is wrong: exit code
-//! 1 with one `nta: error:` line naming the problem, or exit 2 when a capture file is damaged
+//! 1 with one `nta: error:` line naming the problem, or exit 3 when a capture file is damaged
 //! part-way (everything before the damage is still reported). Hostile packets never crash nta.
 
 mod common;
@@ -198,7 +198,7 @@ fn check_truncated(cut_inside_data: bool) {
     std::fs::write(&f, &p.bytes()[..cut]).unwrap();
 
     let run = nta(&["read", "-q", &path_str(&f)]);
-    run.expect_code(2);
+    run.expect_code(3);
     let events = run.events();
     let fs = flows(&events);
     assert_eq!(
@@ -226,22 +226,22 @@ fn check_truncated(cut_inside_data: bool) {
 }
 
 #[test]
-fn truncated_inside_packet_data_exits_2_after_reporting_what_was_read() {
+fn truncated_inside_packet_data_exits_3_after_reporting_what_was_read() {
     check_truncated(true);
 }
 
 #[test]
-fn truncated_inside_record_header_exits_2_after_reporting_what_was_read() {
+fn truncated_inside_record_header_exits_3_after_reporting_what_was_read() {
     check_truncated(false);
 }
 
 #[test]
-fn truncated_pcap_from_stdin_exits_2() {
+fn truncated_pcap_from_stdin_exits_3() {
     let mut p = small_pcap();
     p.packet(1_700_000_010_000_000, &[0u8; 80]);
     let bytes = &p.bytes()[..p.bytes().len() - 10];
     let run = nta_stdin(&["read", "-q", "-"], bytes);
-    run.expect_code(2);
+    run.expect_code(3);
     assert_eq!(flows(&run.events()).len(), 3);
     assert!(run.stderr.contains("truncated"), "{}", run.stderr);
 }

@@ -364,7 +364,7 @@ fn tunnels_are_decoded_and_tagged() {
         &ev,
         "2001:0:4137:9e50:8000:f12a:b9c8:2815",
         "2001:4860:0:2001::68",
-        "IPV6-ICMP",
+        "IPv6-ICMP",
         "teredo",
     );
     assert_eq!(echo["icmp_type"], 128);

@@ -1,10 +1,12 @@
 //! The run loop: sources → dispatch by flow hash → workers → EVE output.
 //!
 //! With one worker everything runs on the calling thread (no queues, no copies). With N
-//! workers the calling thread reads the sources and copies each frame into a batch for the
-//! worker that owns its address pair ([`nta_packet::dispatch_hash`]); batches travel over
-//! bounded queues and are recycled. A full queue blocks when reading files (nothing may be
-//! lost) and drops the batch, counted, during live capture (nothing may stall the capture).
+//! workers the calling thread reads the sources and puts each frame in a batch for the worker
+//! that owns its address pair ([`nta_packet::dispatch_hash`]). Frames of capture files stay in
+//! the reader's shared chunks and travel as offsets (no copy); live frames are copied into the
+//! batch, since libpcap reuses its buffer. Batches travel over bounded queues and are
+//! recycled. A full queue blocks when reading files (nothing may be lost) and drops the batch,
+//! counted, during live capture (nothing may stall the capture).
 //!
 //! Time is packet time. Once per second of it the dispatcher sends every worker a tick, after
 //! flushing all batches, so that timeouts fire at the same points of the packet stream
@@ -111,8 +113,8 @@ struct Meta {
     len: u32,
 }
 
-/// Frames for one worker: copied into `data` (live capture, stdin), or, for a memory-mapped
-/// file, only located in `shared` — the frame bytes are never copied.
+/// Frames for one worker: copied into `data` (live capture), or, for capture files, only
+/// located in `shared`, the reader's chunk — the frame bytes are not copied.
 #[derive(Default)]
 struct Batch {
     data: Vec<u8>,
@@ -175,6 +177,7 @@ struct Threads {
     writer: JoinHandle<io::Result<Output>>,
     live: bool,
     queue_drops: u64,
+    events_dropped: u64,
     /// The current source's shared bytes, if frames can be passed by offset.
     input: Option<SharedInput>,
     /// Its base address.
@@ -289,6 +292,7 @@ impl Threads {
             writer,
             live,
             queue_drops: 0,
+            events_dropped: 0,
             input: None,
             input_base: 0,
         }
@@ -387,7 +391,16 @@ impl Pool {
                     t.send(i)?;
                 }
                 for q in &t.queues {
-                    q.send(Msg::Tick(now_ns)).map_err(|_| EngineError::Worker)?;
+                    if t.live {
+                        // A worker too busy for its tick expires its flows at the next one;
+                        // the capture does not wait for it.
+                        match q.try_send(Msg::Tick(now_ns)) {
+                            Ok(()) | Err(TrySendError::Full(_)) => {}
+                            Err(TrySendError::Disconnected(_)) => return Err(EngineError::Worker),
+                        }
+                    } else {
+                        q.send(Msg::Tick(now_ns)).map_err(|_| EngineError::Worker)?;
+                    }
                 }
                 Ok(())
             }
@@ -420,15 +433,26 @@ impl Pool {
                 let mut line = Vec::new();
                 ev.write_json(&mut line);
                 line.push(b'\n');
-                t.events.send(line).map_err(|_| EngineError::Worker)
+                if !t.live {
+                    return t.events.send(line).map_err(|_| EngineError::Worker);
+                }
+                match t.events.try_send(line) {
+                    Ok(()) => Ok(()),
+                    Err(TrySendError::Full(_)) => {
+                        t.events_dropped += 1;
+                        Ok(())
+                    }
+                    Err(TrySendError::Disconnected(_)) => Err(EngineError::Worker),
+                }
             }
         }
     }
 
-    fn queue_drops(&self) -> u64 {
+    /// Frames dropped at full worker queues, and events dropped at a full output.
+    fn drops(&self) -> (u64, u64) {
         match self {
-            Pool::Inline(_) => 0,
-            Pool::Threads(t) => t.queue_drops,
+            Pool::Inline(_) => (0, 0),
+            Pool::Threads(t) => (t.queue_drops, t.events_dropped),
         }
     }
 
@@ -489,7 +513,7 @@ fn wall_ns() -> u64 {
 fn stats_event(
     snap: &Snapshot,
     kernel: Option<KernelStats>,
-    queue_drops: u64,
+    (queue_drops, events_dropped): (u64, u64),
     workers: usize,
     started: Instant,
 ) -> Record {
@@ -504,6 +528,7 @@ fn stats_event(
         flows_active: snap.flows_active,
         defrag_bytes: snap.defrag_bytes,
         workers: workers as u64,
+        events_dropped,
     };
     Record::stats(
         wall_ns(),
@@ -576,13 +601,7 @@ pub fn run(
             if opts.live && Instant::now() >= next_stats {
                 next_stats = Instant::now() + opts.stats_interval;
                 last_kernel = src.kernel_stats();
-                let ev = stats_event(
-                    &pool.snapshot(),
-                    last_kernel,
-                    pool.queue_drops(),
-                    n,
-                    started,
-                );
+                let ev = stats_event(&pool.snapshot(), last_kernel, pool.drops(), n, started);
                 pool.emit(&Event::Record(&ev))?;
             }
         }
@@ -592,9 +611,10 @@ pub fn run(
         bytes_done += src.progress().0;
     }
 
-    summary.queue_drops = pool.queue_drops();
+    let drops = pool.drops();
+    summary.queue_drops = drops.0;
     let (totals, mut out) = pool.finish()?;
-    let ev = stats_event(&totals, last_kernel, summary.queue_drops, n, started);
+    let ev = stats_event(&totals, last_kernel, drops, n, started);
     use nta_event::EventSink;
     out.emit(&Event::Record(&ev))?;
     out.flush()?;

@@ -79,7 +79,8 @@ impl<W: Write> Worker<W> {
         }
     }
 
-    /// Packet time advanced to `now_ns`: end idle flows, drop stale fragments.
+    /// Packet time advanced to `now_ns`: end idle flows, drop stale fragments, and push the
+    /// events written so far out (a quiet live sensor must not sit on its events).
     pub(crate) fn tick(&mut self, now_ns: u64) {
         let Worker {
             decoder,
@@ -89,6 +90,11 @@ impl<W: Write> Worker<W> {
         } = self;
         flows.expire(now_ns, &mut |e| emit(out, out_error, &e));
         decoder.expire(now_ns);
+        if out_error.is_none() {
+            if let Err(e) = out.flush() {
+                *out_error = Some(e);
+            }
+        }
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {

@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use crate::json::JsonOut;
 use crate::time::Timestamp;
 
-/// EVE's name for an IP protocol (Suricata uses the IANA keyword, upper case).
+/// EVE's name for an IP protocol, spelled as Suricata spells it; a number when unnamed.
 pub fn proto_name(proto: u8) -> ProtoName {
     ProtoName(proto)
 }
@@ -24,16 +24,20 @@ impl fmt::Display for ProtoName {
         let name = match self.0 {
             ip_proto::ICMP => "ICMP",
             2 => "IGMP",
+            ip_proto::IPIP => "IPv4",
             ip_proto::TCP => "TCP",
             ip_proto::UDP => "UDP",
+            ip_proto::IPV6 => "IPv6",
             ip_proto::GRE => "GRE",
             50 => "ESP",
             51 => "AH",
-            ip_proto::ICMPV6 => "IPV6-ICMP",
-            89 => "OSPFIGP",
+            ip_proto::ICMPV6 => "IPv6-ICMP",
+            59 => "IPv6-NoNxt",
+            89 => "OSPF",
             103 => "PIM",
             112 => "VRRP",
             ip_proto::SCTP => "SCTP",
+            136 => "UDPLite",
             other => return write!(f, "{other}"),
         };
         f.write_str(name)
@@ -158,6 +162,9 @@ impl FlowEvent<'_> {
         if let Some(layers) = &f.tunnels {
             tunnels(&mut out, layers);
         }
+        if let Some(kind) = f.encapsulates {
+            out.plain("encapsulates", kind.name());
+        }
         out.object("flow");
         out.u64("pkts_toserver", f.pkts[0]);
         out.u64("pkts_toclient", f.pkts[1]);
@@ -215,6 +222,7 @@ mod tests {
             }),
             icmp: None,
             tunnels: &[],
+            encapsulates: None,
         };
         t.update(&v, &mut |_| {});
         let mut ended = Vec::new();

@@ -28,6 +28,8 @@ pub struct EngineStats {
     pub defrag_bytes: u64,
     /// Workers.
     pub workers: u64,
+    /// Events dropped because the output could not keep up (live capture only).
+    pub events_dropped: u64,
 }
 
 /// The `stats` object of a stats event.
@@ -57,6 +59,7 @@ pub fn stats_body(
         }
     }
     dec.insert("event".into(), Value::Object(events));
+    // Memory caps hit: the flow table full, reassembly refusing fragments.
     let defrag_memcap = decoder.anomaly_count(nta_packet::Anomaly::FragMemcap)
         + decoder.anomaly_count(nta_packet::Anomaly::FragMaxTrackers);
     let mut stats = json!({
@@ -66,26 +69,27 @@ pub fn stats_body(
             "total": flows.created,
             "tcp": flows.tcp,
             "udp": flows.udp,
-            "icmp": flows.icmp,
+            "icmpv4": flows.icmpv4,
+            "icmpv6": flows.icmpv6,
             "other": flows.other,
             "active": engine.flows_active,
             "timeout": flows.timed_out,
             "tcp_reuse": flows.tcp_reuse,
-            "emergency_mode_entered": flows.emergency,
+            "memcap": flows.emergency,
+            "emerg_mode_entered": flows.emergency,
             "evicted": flows.evicted,
         },
         "defrag": {
-            "reassembled": decoder.seen_count(nta_packet::Seen::Reassembled),
             "fragments": decoder.seen_count(nta_packet::Seen::Fragments),
+            "reassembled": decoder.seen_count(nta_packet::Seen::Reassembled),
+            "memcap": defrag_memcap,
+            "timeouts": decoder.anomaly_count(nta_packet::Anomaly::FragTimeout),
             "bytes_held": engine.defrag_bytes,
-        },
-        "memcap": {
-            "flow": flows.emergency,
-            "defrag": defrag_memcap,
         },
         "engine": {
             "workers": engine.workers,
             "queue_drops": engine.queue_drops,
+            "events_dropped": engine.events_dropped,
         },
     });
     if let (Some(c), Value::Object(m)) = (capture, &mut stats) {

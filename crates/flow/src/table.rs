@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
-use nta_packet::{ip_proto, Packet, TcpFlags, TcpInfo, Transport, TunnelLayer, VlanIds};
+use nta_packet::{
+    ip_proto, Packet, TcpFlags, TcpInfo, Transport, TunnelKind, TunnelLayer, VlanIds,
+};
 
 use crate::key::FlowKey;
 use crate::tcp::TcpState;
@@ -159,6 +161,8 @@ pub struct Flow {
     pub start_ns: u64,
     /// Tunnel layers of the first packet, outermost first.
     pub tunnels: Option<Box<[TunnelLayer]>>,
+    /// This flow is the outer conversation of a UDP tunnel (VXLAN, Geneve, Teredo, GTP-U).
+    pub encapsulates: Option<TunnelKind>,
 }
 
 fn mix(mut z: u64) -> u64 {
@@ -189,6 +193,7 @@ impl Flow {
             } else {
                 Some(v.tunnels.into())
             },
+            encapsulates: v.encapsulates,
         }
     }
 
@@ -291,8 +296,10 @@ pub struct FlowStats {
     pub tcp: u64,
     /// UDP flows created.
     pub udp: u64,
-    /// ICMP/ICMPv6 flows created.
-    pub icmp: u64,
+    /// ICMP flows created.
+    pub icmpv4: u64,
+    /// ICMPv6 flows created.
+    pub icmpv6: u64,
     /// Other protocols.
     pub other: u64,
     /// Ended by timeout.
@@ -303,8 +310,6 @@ pub struct FlowStats {
     pub evicted: u64,
     /// TCP sessions ended by port reuse.
     pub tcp_reuse: u64,
-    /// Most flows held at once.
-    pub peak: u64,
 }
 
 impl FlowStats {
@@ -313,13 +318,13 @@ impl FlowStats {
         self.created += o.created;
         self.tcp += o.tcp;
         self.udp += o.udp;
-        self.icmp += o.icmp;
+        self.icmpv4 += o.icmpv4;
+        self.icmpv6 += o.icmpv6;
         self.other += o.other;
         self.timed_out += o.timed_out;
         self.emergency += o.emergency;
         self.evicted += o.evicted;
         self.tcp_reuse += o.tcp_reuse;
-        self.peak += o.peak;
     }
 }
 
@@ -348,6 +353,8 @@ pub struct PacketView<'p> {
     pub icmp: Option<(u8, u8, u16)>,
     /// Tunnel layers outside this packet.
     pub tunnels: &'p [TunnelLayer],
+    /// The tunnel this packet carries, for the outer packet of a UDP tunnel.
+    pub encapsulates: Option<TunnelKind>,
 }
 
 impl<'p> PacketView<'p> {
@@ -372,6 +379,7 @@ impl<'p> PacketView<'p> {
                 _ => None,
             },
             tunnels: p.tunnels,
+            encapsulates: None,
         }
     }
 
@@ -395,6 +403,7 @@ impl<'p> PacketView<'p> {
             tcp: None,
             icmp: None,
             tunnels: layers.get(..i).unwrap_or_default(),
+            encapsulates: Some(l.kind),
         })
     }
 
@@ -503,7 +512,6 @@ impl FlowTable {
         }
 
         let hasher = &self.hasher;
-        let len = self.flows.len();
         let flow = match self
             .flows
             .entry(hash, |f| f.key == key, |f| hasher.hash_one(f.key))
@@ -512,11 +520,11 @@ impl FlowTable {
             Entry::Vacant(slot) => {
                 let s = &mut self.stats;
                 s.created += 1;
-                s.peak = s.peak.max(len as u64 + 1);
                 match v.proto {
                     ip_proto::TCP => s.tcp += 1,
                     ip_proto::UDP => s.udp += 1,
-                    ip_proto::ICMP | ip_proto::ICMPV6 => s.icmp += 1,
+                    ip_proto::ICMP => s.icmpv4 += 1,
+                    ip_proto::ICMPV6 => s.icmpv6 += 1,
                     _ => s.other += 1,
                 }
                 slot.insert(Flow::new(key, forward, v)).into_mut()

@@ -332,7 +332,7 @@ impl TcpFlow {
         self.segment(frame, from_client, flags, Some((i, self.sent, n)));
         self.sent += n;
         self.segments += 1;
-        if self.segments % 2 == 0 || (last && !self.piggybacked(i)) {
+        if self.segments.is_multiple_of(2) || (last && !self.piggybacked(i)) {
             self.ack_due = true;
         } else if last {
             self.next_message();
@@ -412,7 +412,7 @@ pub(crate) struct IcmpFlow {
 
 impl IcmpFlow {
     fn emit(&mut self, frame: &mut Frame) -> bool {
-        let request = self.sent % 2 == 0;
+        let request = self.sent.is_multiple_of(2);
         let seq = self.sent / 2 + 1;
         let (proto, l4, kind) = match (self.conn.v6(), request) {
             (false, true) => (PROTO_ICMP, L4::Icmpv4, ICMP_ECHO_REQUEST),

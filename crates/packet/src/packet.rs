@@ -256,7 +256,7 @@ pub enum Transport {
         /// Echo identifier for echo request/reply, else 0.
         id: u16,
     },
-    /// Any other IP protocol, or a non-first fragment that could not be reassembled.
+    /// Any other IP protocol.
     Other,
 }
 

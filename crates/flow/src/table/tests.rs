@@ -24,6 +24,7 @@ fn tcp(ts: u64, src: &str, sport: u16, dst: &str, dport: u16, flags: u8) -> Pack
         }),
         icmp: None,
         tunnels: &[],
+        encapsulates: None,
     }
 }
 
