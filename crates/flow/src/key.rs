@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use nta_packet::VlanIds;
+use nta_packet::{mix64, VlanIds};
 
 /// A flow's identity, the same for both directions: the (address, port) pairs are stored in
 /// sorted order, and [`FlowKey::new`] says whether the packet travelled from `a` to `b`.
@@ -137,19 +137,13 @@ impl FlowKey {
             word(&self.b, 8),
             tail,
         ] {
-            h = splitmix(h ^ w);
+            h = mix64(h ^ w);
         }
         for &id in v.iter().skip(1) {
-            h = splitmix(h ^ u64::from(id));
+            h = mix64(h ^ u64::from(id));
         }
         h
     }
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

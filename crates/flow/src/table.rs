@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use nta_packet::{
-    ip_proto, Packet, TcpFlags, TcpInfo, Transport, TunnelKind, TunnelLayer, VlanIds,
+    ip_proto, mix64, Packet, TcpFlags, TcpInfo, Transport, TunnelKind, TunnelLayer, VlanIds,
 };
 
 use crate::key::FlowKey;
@@ -165,12 +165,6 @@ pub struct Flow {
     pub encapsulates: Option<TunnelKind>,
 }
 
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 impl Flow {
     fn new(key: FlowKey, forward: bool, v: &PacketView<'_>) -> Flow {
         // The client opened the flow; a SYN-ACK seen first was sent by the server.
@@ -200,7 +194,7 @@ impl Flow {
     /// Stable id (EVE `flow_id`), the same whatever the worker count; below 2^52 so that
     /// JSON readers using doubles keep it exact.
     pub fn flow_id(&self) -> u64 {
-        (self.key.stable_hash() ^ mix(self.start_ns)) & ((1u64 << 52) - 1)
+        (self.key.stable_hash() ^ mix64(self.start_ns)) & ((1u64 << 52) - 1)
     }
 
     /// Client address and port (ICMP: port 0).

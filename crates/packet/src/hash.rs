@@ -81,7 +81,7 @@ fn ip_pair_hash(d: &[u8]) -> u64 {
                 let a = u32::from_be_bytes([a[0], a[1], a[2], a[3]]);
                 let b = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
                 let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-                mix(u64::from(lo) << 32 | u64::from(hi))
+                mix64(u64::from(lo) << 32 | u64::from(hi))
             }
             _ => 0,
         },
@@ -92,7 +92,7 @@ fn ip_pair_hash(d: &[u8]) -> u64 {
                 for c in lo.chunks_exact(8).chain(hi.chunks_exact(8)) {
                     let mut w = [0u8; 8];
                     w.copy_from_slice(c);
-                    h = mix(h ^ u64::from_be_bytes(w));
+                    h = mix64(h ^ u64::from_be_bytes(w));
                 }
                 h
             }
@@ -102,8 +102,9 @@ fn ip_pair_hash(d: &[u8]) -> u64 {
     }
 }
 
-/// splitmix64's finaliser: cheap and well spread.
-fn mix(mut z: u64) -> u64 {
+/// splitmix64's finaliser: a cheap, well-spread, stable mix of 64 bits (the same in every
+/// process, unlike the flow table's randomly seeded hasher).
+pub fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)

@@ -31,7 +31,7 @@ mod packet;
 pub use counters::{Anomaly, DecodeCounters, Seen};
 pub use decode::{Decoder, DecoderConfig};
 pub use defrag::DefragConfig;
-pub use hash::dispatch_hash;
+pub use hash::{dispatch_hash, mix64};
 pub use linktype::LinkType;
 pub use packet::{
     ip_proto, Packet, TcpFlags, TcpInfo, Transport, TunnelKind, TunnelLayer, Tunnels, VlanIds,
