@@ -65,9 +65,13 @@ fn workers(common: &Common, cfg: &Config) -> usize {
         .unwrap_or_else(|| cfg.worker_count())
 }
 
+/// The first SIGINT/SIGTERM asks the run to stop and flush its flows; a second one, if the
+/// run is stuck (an output nobody reads), exits at once with 130.
 fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+            .context("installing signal handler")?;
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handler")?;
     }
     Ok(stop)
@@ -115,17 +119,30 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
     if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         bail!("stdin (-) can be read only once");
     }
-    // Open every input first, so a bad one fails before any output is written.
+    // Check every input first, so a bad one fails before any output is written; each is
+    // opened again when its turn comes (stdin, which cannot be, is kept open).
     let mut total = Some(0u64);
-    let mut sources: Vec<Box<dyn PacketSource>> = Vec::new();
+    let mut stdin = None;
     for f in &a.files {
         let src = FileSource::open(f)?;
         total = match (total, src.progress().1) {
             (Some(t), Some(n)) => Some(t + n),
             _ => None,
         };
-        sources.push(Box::new(src));
+        if f.as_os_str() == "-" {
+            stdin = Some(src);
+        }
     }
+    let sources = a.files.clone().into_iter().map(move |f| {
+        let src = match stdin.take() {
+            Some(s) if f.as_os_str() == "-" => s,
+            other => {
+                stdin = other;
+                FileSource::open(&f)?
+            }
+        };
+        Ok(Box::new(src) as Box<dyn PacketSource>)
+    });
     let out = open_output(&a.common, &cfg)?;
     let mut opts = RunOptions::files(workers(&a.common, &cfg));
     opts.stop = stop_on_signals()?;
@@ -194,7 +211,8 @@ fn capture(a: CaptureArgs) -> Result<ExitCode> {
         stop,
         progress: None,
     };
-    let summary = run(&cfg, vec![Box::new(src)], out, opts)?;
+    let src: Box<dyn PacketSource> = Box::new(src);
+    let summary = run(&cfg, [Ok(src)], out, opts)?;
     print_summary(&summary, a.common.quiet);
     if let (Some(k), false) = (summary.kernel, a.common.quiet) {
         eprintln!(
@@ -312,7 +330,7 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     let out =
         Box::new(File::create(&eve).with_context(|| format!("cannot create {}", eve.display()))?);
     let src: Box<dyn PacketSource> = Box::new(FileSource::open(&pcap)?);
-    let summary = run(&cfg, vec![src], out, RunOptions::files(cfg.worker_count()))?;
+    let summary = run(&cfg, [Ok(src)], out, RunOptions::files(cfg.worker_count()))?;
     print_summary(&summary, false);
     // Show what a user would look at first: flows by protocol and the biggest conversations.
     let text = std::fs::read_to_string(&eve)?;

@@ -7,7 +7,7 @@
 //! let cfg = Config::default();
 //! let src: Box<dyn PacketSource> = Box::new(FileSource::open("in.pcap").unwrap());
 //! let out = Box::new(std::io::stdout());
-//! let summary = run(&cfg, vec![src], out, RunOptions::files(2)).unwrap();
+//! let summary = run(&cfg, [Ok(src)], out, RunOptions::files(2)).unwrap();
 //! eprintln!("{} packets", summary.packets_read);
 //! ```
 #![forbid(unsafe_code)]

@@ -141,9 +141,7 @@ impl Write for ChunkWriter {
             if let Some(end) = self.buf.iter().rposition(|&c| c == b'\n') {
                 let rest = self.buf.split_off(end + 1);
                 let chunk = std::mem::replace(&mut self.buf, rest);
-                self.tx.send(chunk).map_err(|_| {
-                    io::Error::new(io::ErrorKind::BrokenPipe, "event writer stopped")
-                })?;
+                self.tx.send(chunk).map_err(|_| writer_stopped())?;
             }
         }
         Ok(b.len())
@@ -154,13 +152,16 @@ impl Write for ChunkWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES + 4096));
-        self.tx
-            .send(chunk)
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "event writer stopped"))
+        self.tx.send(chunk).map_err(|_| writer_stopped())
     }
 }
 
 type Output = Box<dyn Write + Send>;
+
+/// A worker's view of the writer thread having stopped; the writer's own error says why.
+fn writer_stopped() -> io::Error {
+    io::Error::other("event writer stopped")
+}
 
 enum Pool {
     Inline(Box<Worker<BufWriter<Output>>>),
@@ -225,6 +226,12 @@ impl Clock {
     #[inline]
     fn advance(&mut self, ts_ns: u64) -> Option<u64> {
         if ts_ns < self.next_tick {
+            // Back by more than a tick (a stray future timestamp, files out of order): follow
+            // the clock back, or nothing would expire until it caught up.
+            if self.next_tick - ts_ns > 2 * NS {
+                self.next_tick = (ts_ns / NS + 1) * NS;
+                return Some(ts_ns);
+            }
             return None;
         }
         let first = self.next_tick == 0;
@@ -315,13 +322,18 @@ impl Threads {
     }
 
     fn send(&mut self, i: usize) -> Result<(), EngineError> {
+        self.send_batch(i, self.live)
+    }
+
+    /// Sends worker `i`'s batch; `may_drop` (live capture) drops it when the queue is full.
+    fn send_batch(&mut self, i: usize, may_drop: bool) -> Result<(), EngineError> {
         let mut fresh = self.recycle.try_recv().unwrap_or_default();
         fresh.shared.clone_from(&self.input);
         let batch = std::mem::replace(&mut self.batches[i], fresh);
         if batch.meta.is_empty() {
             return Ok(());
         }
-        if self.live {
+        if may_drop {
             match self.queues[i].try_send(Msg::Batch(batch)) {
                 Ok(()) => Ok(()),
                 Err(TrySendError::Full(Msg::Batch(b))) => {
@@ -448,6 +460,14 @@ impl Pool {
         }
     }
 
+    /// Whether the output already failed (then reading on is pointless).
+    fn output_failed(&self) -> bool {
+        match self {
+            Pool::Inline(w) => w.output_failed(),
+            Pool::Threads(t) => t.writer.is_finished(),
+        }
+    }
+
     /// Frames dropped at full worker queues, and events dropped at a full output.
     fn drops(&self) -> (u64, u64) {
         match self {
@@ -472,8 +492,9 @@ impl Pool {
                 Ok((snap, EveWriter::new(inner)))
             }
             Pool::Threads(mut t) => {
+                // The last batches are not dropped, not even in live mode: capture is over.
                 for i in 0..t.queues.len() {
-                    t.send(i)?;
+                    t.send_batch(i, false)?;
                 }
                 let Threads {
                     queues,
@@ -493,11 +514,12 @@ impl Pool {
                     }
                 }
                 drop(events);
-                let res = writer.join().map_err(|_| EngineError::Worker)?;
+                // The writer's own error (disk full, ...) explains the workers' "stopped".
+                let out = writer.join().map_err(|_| EngineError::Worker)??;
                 if let Some(e) = first_err {
                     return Err(e.into());
                 }
-                Ok((total, EveWriter::new(res?)))
+                Ok((total, EveWriter::new(out)))
             }
         }
     }
@@ -537,13 +559,17 @@ fn stats_event(
 }
 
 /// Runs the engine over `sources` in order, writing events to `output`; ends with a `stats`
-/// event.
-pub fn run(
+/// event. A source that fails to open, or fails for good, stops the run after every open flow
+/// and the final stats were written, and its error is returned.
+pub fn run<I>(
     cfg: &Config,
-    sources: Vec<Box<dyn PacketSource>>,
+    sources: I,
     output: Output,
     mut opts: RunOptions,
-) -> Result<Summary, EngineError> {
+) -> Result<Summary, EngineError>
+where
+    I: IntoIterator<Item = Result<Box<dyn PacketSource>, CaptureError>>,
+{
     let started = Instant::now();
     let n = opts.workers.max(1);
     let mut pool = if n == 1 {
@@ -560,8 +586,17 @@ pub fn run(
     let mut next_stats = Instant::now() + opts.stats_interval;
     let mut bytes_done = 0u64;
     let mut last_kernel = None;
+    let mut fatal: Option<CaptureError> = None;
 
-    'sources: for mut src in sources {
+    'sources: for src in sources {
+        // Sources open one at a time, when their turn comes (no descriptor per file held).
+        let mut src = match src {
+            Ok(s) => s,
+            Err(e) => {
+                fatal = Some(e);
+                break;
+            }
+        };
         loop {
             if opts.stop.load(Ordering::Relaxed) {
                 last_kernel = src.kernel_stats().or(last_kernel);
@@ -573,7 +608,12 @@ pub fn run(
                     summary.damaged_inputs.push(e);
                     break;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // Flush every open flow and the final stats before reporting the error.
+                    fatal = Some(e);
+                    last_kernel = src.kernel_stats().or(last_kernel);
+                    break 'sources;
+                }
             };
             match ev {
                 SourceEvent::Packet(p) => {
@@ -583,6 +623,9 @@ pub fn run(
                     pool.packet(&p)?;
                     summary.packets_read += 1;
                     if summary.packets_read % PROGRESS_EVERY == 0 {
+                        if pool.output_failed() {
+                            break 'sources;
+                        }
                         if let Some(cb) = opts.progress.as_mut() {
                             cb(Progress {
                                 packets: summary.packets_read,
@@ -611,9 +654,10 @@ pub fn run(
         bytes_done += src.progress().0;
     }
 
+    // `finish` sends the last batches without dropping any, so these counts are final.
     let drops = pool.drops();
-    summary.queue_drops = drops.0;
     let (totals, mut out) = pool.finish()?;
+    summary.queue_drops = drops.0;
     let ev = stats_event(&totals, last_kernel, drops, n, started);
     use nta_event::EventSink;
     out.emit(&Event::Record(&ev))?;
@@ -627,5 +671,8 @@ pub fn run(
     summary.totals = totals;
     summary.kernel = last_kernel;
     summary.elapsed = started.elapsed();
-    Ok(summary)
+    match fatal {
+        Some(e) => Err(e.into()),
+        None => Ok(summary),
+    }
 }

@@ -97,6 +97,10 @@ impl<W: Write> Worker<W> {
         }
     }
 
+    pub(crate) fn output_failed(&self) -> bool {
+        self.out_error.is_some()
+    }
+
     pub(crate) fn snapshot(&self) -> Snapshot {
         Snapshot {
             decoder: self.decoder.counters().clone(),

@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use nta_packet::{
-    ip_proto, mix64, Packet, TcpFlags, TcpInfo, Transport, TunnelKind, TunnelLayer, VlanIds,
+    discriminator, ip_proto, mix64, Packet, TcpFlags, TcpInfo, Transport, TunnelKind, TunnelLayer,
+    VlanIds,
 };
 
 use crate::key::FlowKey;
@@ -163,10 +164,14 @@ pub struct Flow {
     pub tunnels: Option<Box<[TunnelLayer]>>,
     /// This flow is the outer conversation of a UDP tunnel (VXLAN, Geneve, Teredo, GTP-U).
     pub encapsulates: Option<TunnelKind>,
+    /// Which tunnel the flow came through ([`nta_packet::discriminator`]; 0: none). Part of
+    /// the flow's identity, kept out of `key` so that the key and the per-packet fields
+    /// share the first cache line.
+    tunnel: u32,
 }
 
 impl Flow {
-    fn new(key: FlowKey, forward: bool, v: &PacketView<'_>) -> Flow {
+    fn new(key: FlowKey, tunnel: u32, forward: bool, v: &PacketView<'_>) -> Flow {
         // The client opened the flow; a SYN-ACK seen first was sent by the server.
         let from_server = v
             .tcp
@@ -188,13 +193,15 @@ impl Flow {
                 Some(v.tunnels.into())
             },
             encapsulates: v.encapsulates,
+            tunnel,
         }
     }
 
     /// Stable id (EVE `flow_id`), the same whatever the worker count; below 2^52 so that
     /// JSON readers using doubles keep it exact.
     pub fn flow_id(&self) -> u64 {
-        (self.key.stable_hash() ^ mix64(self.start_ns)) & ((1u64 << 52) - 1)
+        (self.key.stable_hash() ^ mix64(self.start_ns ^ u64::from(self.tunnel)))
+            & ((1u64 << 52) - 1)
     }
 
     /// Client address and port (ICMP: port 0).
@@ -481,13 +488,16 @@ impl FlowTable {
         ended: &mut dyn FnMut(EndedFlow),
     ) -> (&mut Flow, bool) {
         let (key, forward) = v.key();
-        let hash = self.hasher.hash_one(key);
+        let tunnel = discriminator(v.tunnels);
+        let hash = self.hasher.hash_one((key, tunnel));
+        let same = |f: &Flow| f.key == key && f.tunnel == tunnel;
 
-        // A SYN on a closed session starts a new one (port reuse).
+        // A SYN on a closing or closed session starts a new one (port reuse).
         if let Some(tcp) = v.tcp {
             if tcp.flags.has(TcpFlags::SYN) && !tcp.flags.has(TcpFlags::ACK) {
-                if let Ok(e) = self.flows.find_entry(hash, |f| f.key == key) {
-                    if e.get().tcp_state.is_closed() {
+                if let Ok(e) = self.flows.find_entry(hash, same) {
+                    let f = e.get();
+                    if f.fin_from != 0 || f.tcp_state == TcpState::Closed {
                         let (flow, _) = e.remove();
                         self.stats.tcp_reuse += 1;
                         ended(EndedFlow {
@@ -499,16 +509,14 @@ impl FlowTable {
             }
         }
 
-        if self.flows.len() >= self.config.max_flows
-            && self.flows.find(hash, |f| f.key == key).is_none()
-        {
+        if self.flows.len() >= self.config.max_flows && self.flows.find(hash, same).is_none() {
             self.make_room(v.ts_ns, ended);
         }
 
         let hasher = &self.hasher;
         let flow = match self
             .flows
-            .entry(hash, |f| f.key == key, |f| hasher.hash_one(f.key))
+            .entry(hash, same, |f| hasher.hash_one((f.key, f.tunnel)))
         {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(slot) => {
@@ -521,7 +529,7 @@ impl FlowTable {
                     ip_proto::ICMPV6 => s.icmpv6 += 1,
                     _ => s.other += 1,
                 }
-                slot.insert(Flow::new(key, forward, v)).into_mut()
+                slot.insert(Flow::new(key, tunnel, forward, v)).into_mut()
             }
         };
         let to_server = forward == flow.client_is_a;
@@ -544,10 +552,12 @@ impl FlowTable {
     /// table is scanned every quarter of the shortest timeout (at least every second), so a
     /// flow ends at most that much after its timeout passed.
     pub fn expire(&mut self, now_ns: u64, ended: &mut dyn FnMut(EndedFlow)) {
-        if now_ns < self.next_scan_ns {
+        let every = (self.config.timeouts.shortest() * NS / 4).max(NS);
+        // Not yet time, unless the clock went back more than one interval (a capture with a
+        // stray future timestamp, files given out of order): then scan now and resync.
+        if now_ns < self.next_scan_ns && self.next_scan_ns - now_ns <= every {
             return;
         }
-        let every = (self.config.timeouts.shortest() * NS / 4).max(NS);
         self.next_scan_ns = now_ns.saturating_add(every);
         let n = self.drain(now_ns, false, EndReason::Timeout, ended);
         self.stats.timed_out += n as u64;
@@ -560,7 +570,7 @@ impl FlowTable {
         let mut order: Vec<(u64, u64, u64)> = self
             .flows
             .iter()
-            .map(|f| (f.start_ns, f.flow_id(), hasher.hash_one(f.key)))
+            .map(|f| (f.start_ns, f.flow_id(), hasher.hash_one((f.key, f.tunnel))))
             .collect();
         order.sort_unstable();
         for (start, id, hash) in order {
@@ -576,7 +586,8 @@ impl FlowTable {
         for flow in self.flows.drain() {
             ended(EndedFlow { flow, reason });
         }
-        self.flows.shrink_to(0, |f| hasher.hash_one(f.key));
+        self.flows
+            .shrink_to(0, |f| hasher.hash_one((f.key, f.tunnel)));
     }
 
     fn drain(
@@ -613,7 +624,20 @@ impl FlowTable {
         let k = (last.len() / 16).max(1).min(last.len().saturating_sub(1));
         let (_, cut, _) = last.select_nth_unstable(k);
         let cut = *cut;
-        let mut out: Vec<Flow> = self.flows.extract_if(|f| f.last_ns <= cut).collect();
+        // Everything idle longer than the cut, then ties at the cut up to k in all: flows
+        // that share a timestamp (coarse clocks, pcapng simple packets) must not all go.
+        let below = self.flows.iter().filter(|f| f.last_ns < cut).count();
+        let mut ties = k.saturating_sub(below);
+        let mut out: Vec<Flow> = self
+            .flows
+            .extract_if(|f| {
+                f.last_ns < cut
+                    || (f.last_ns == cut && ties > 0 && {
+                        ties -= 1;
+                        true
+                    })
+            })
+            .collect();
         out.sort_by_cached_key(|f| (f.start_ns, f.flow_id()));
         self.stats.evicted += out.len() as u64;
         for flow in out {

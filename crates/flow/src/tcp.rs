@@ -18,9 +18,9 @@ pub enum TcpState {
     FinWait1,
     /// The first FIN was acknowledged.
     FinWait2,
-    /// Both sides sent FIN; waiting for the last ACK.
-    LastAck,
-    /// Both FINs acknowledged.
+    /// Both sides sent FIN before either was acknowledged.
+    Closing,
+    /// The other side sent its FIN too; waiting for the last ACK.
     TimeWait,
     /// Reset, or fully closed.
     Closed,
@@ -36,15 +36,18 @@ impl TcpState {
             TcpState::Established => "established",
             TcpState::FinWait1 => "fin_wait1",
             TcpState::FinWait2 => "fin_wait2",
-            TcpState::LastAck => "last_ack",
+            TcpState::Closing => "closing",
             TcpState::TimeWait => "time_wait",
             TcpState::Closed => "closed",
         }
     }
 
-    /// Whether the session is over (closed timeout applies).
+    /// Whether both sides closed (or one reset): the closed timeout applies.
     pub fn is_closed(self) -> bool {
-        matches!(self, TcpState::TimeWait | TcpState::Closed)
+        matches!(
+            self,
+            TcpState::Closing | TcpState::TimeWait | TcpState::Closed
+        )
     }
 
     /// Whether the handshake completed (or the session was picked up mid-stream).
@@ -53,7 +56,10 @@ impl TcpState {
     }
 
     /// The next state after a packet with `flags` from the client (`to_server`) or the server.
-    /// `fin_from` records which sides have sent FIN (bit 0 client, bit 1 server).
+    /// `fin_from` records which sides have sent FIN (bit 0 client, bit 1 server). The
+    /// sequence follows Suricata's: the first FIN gives fin_wait1, its ACK fin_wait2, the
+    /// other side's FIN time_wait (closing when both FINs cross), the last ACK closed. A
+    /// retransmitted FIN never moves the state back.
     pub fn next(self, flags: TcpFlags, to_server: bool, fin_from: &mut u8) -> TcpState {
         use TcpState::*;
         if flags.has(TcpFlags::RST) {
@@ -74,13 +80,27 @@ impl TcpState {
             SynRecv => SynRecv,
             s => s,
         };
-        if fin {
+        let first_fin_from_here = fin && *fin_from & side == 0;
+        if first_fin_from_here {
+            let other_closed = *fin_from != 0;
             *fin_from |= side;
-            return if *fin_from == 3 { LastAck } else { FinWait1 };
+            return match state {
+                FinWait2 => TimeWait,
+                // The other side's FIN acknowledges ours too, or the two FINs crossed.
+                FinWait1 if other_closed && ack => TimeWait,
+                FinWait1 if other_closed => Closing,
+                Closed | TimeWait | Closing => state,
+                _ => FinWait1,
+            };
         }
+        if !ack {
+            return state;
+        }
+        let closer_acks_last = *fin_from == 3;
         match state {
-            FinWait1 if ack && *fin_from & side == 0 => FinWait2,
-            LastAck if ack => TimeWait,
+            // The first FIN acknowledged by the side that has not closed.
+            FinWait1 if *fin_from & side == 0 => FinWait2,
+            TimeWait | Closing if closer_acks_last => Closed,
             s => s,
         }
     }
@@ -121,8 +141,31 @@ mod tests {
         ];
         assert_eq!(run(&close[..4]), TcpState::FinWait1);
         assert_eq!(run(&close[..5]), TcpState::FinWait2);
-        assert_eq!(run(&close[..6]), TcpState::LastAck);
-        assert_eq!(run(&close), TcpState::TimeWait);
+        assert_eq!(run(&close[..6]), TcpState::TimeWait);
+        assert_eq!(run(&close), TcpState::Closed);
+        // The server's FIN+ACK right after the client's FIN.
+        let quick = [
+            (S, true),
+            (S | A, false),
+            (A, true),
+            (F | A, true),
+            (F | A, false),
+            (A, true),
+        ];
+        assert_eq!(run(&quick[..5]), TcpState::TimeWait);
+        assert_eq!(run(&quick), TcpState::Closed);
+        // Both FINs without ACK: closing; a retransmitted FIN does not go back.
+        let cross = [(S, true), (S | A, false), (A, true), (F, true), (F, false)];
+        assert_eq!(run(&cross), TcpState::Closing);
+        let again = [
+            (S, true),
+            (S | A, false),
+            (A, true),
+            (F | A, true),
+            (A, false),
+            (F | A, true),
+        ];
+        assert_eq!(run(&again), TcpState::FinWait2);
         assert_eq!(
             run(&[(S, true), (TcpFlags::RST | A, false)]),
             TcpState::Closed

@@ -96,8 +96,10 @@ enum Next<'a> {
 
 /// Why the walk stopped without a packet.
 enum Stop {
-    /// Counted (anomaly, non-IP, or a fragment held for reassembly); nothing to track.
+    /// Nothing to track: non-IP, or a fragment held for reassembly.
     Done,
+    /// A malformed layer (its anomaly is counted).
+    Bad,
     /// A datagram was completed; it sits in the defragmenter's output buffer.
     Reassembled,
 }
@@ -121,6 +123,10 @@ struct Walk<'a> {
     tunnels: &'a mut Tunnels,
     ctx: Ctx,
     packet: Option<Packet<'a>>,
+    /// The outer packet of the innermost tunnel entered, with the tunnel depth outside it:
+    /// what is tracked when the inside turns out not to decode, so that traffic dressed up
+    /// as a tunnel still shows as the conversation it is.
+    fallback: Option<(Packet<'a>, usize)>,
 }
 
 fn be16(d: &[u8], off: usize) -> Option<u16> {
@@ -198,10 +204,22 @@ impl Decoder {
             tunnels,
             ctx,
             packet: None,
+            fallback: None,
         };
         let mut p = match walk.run(Next::Link(link, frame)) {
             Ok(p) => p,
-            Err(Stop::Done) => return None,
+            Err(stop @ (Stop::Done | Stop::Bad)) => match walk.fallback.take() {
+                Some((outer, depth)) => {
+                    walk.tunnels.truncate(depth);
+                    outer
+                }
+                None => {
+                    if matches!(stop, Stop::Bad) {
+                        walk.counters.invalid += 1;
+                    }
+                    return None;
+                }
+            },
             Err(Stop::Reassembled) => {
                 let Walk {
                     counters,
@@ -225,8 +243,23 @@ impl Decoder {
                     tunnels,
                     ctx,
                     packet: None,
+                    fallback: None,
                 };
-                let p = inner.run(Next::Ip(datagram)).ok()?;
+                let p = match inner.run(Next::Ip(datagram)) {
+                    Ok(p) => p,
+                    Err(stop) => match inner.fallback.take() {
+                        Some((outer, depth)) => {
+                            inner.tunnels.truncate(depth);
+                            outer
+                        }
+                        None => {
+                            if matches!(stop, Stop::Bad) {
+                                inner.counters.invalid += 1;
+                            }
+                            return None;
+                        }
+                    },
+                };
                 walk = inner;
                 p
             }
@@ -262,8 +295,7 @@ impl<'a> Walk<'a> {
 
     fn bad<T>(&mut self, a: Anomaly) -> Result<T, Stop> {
         self.counters.anomaly(a);
-        self.counters.invalid += 1;
-        Err(Stop::Done)
+        Err(Stop::Bad)
     }
 
     fn non_ip<T>(&mut self) -> Result<T, Stop> {
@@ -458,6 +490,35 @@ impl<'a> Walk<'a> {
     }
 
     /// Starts a new encapsulation layer: records the outer addresses and resets per-frame L2 state.
+    /// About to look inside a tunnel: remember the outer packet, tracked instead if the inside
+    /// does not decode.
+    #[allow(clippy::too_many_arguments)]
+    fn set_fallback(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: u8,
+        ttl: u8,
+        transport: Transport,
+        payload: &'a [u8],
+    ) {
+        let outer = Packet {
+            ts_ns: self.ctx.ts_ns,
+            wire_len: self.ctx.wire_len,
+            vlan: self.ctx.vlan,
+            src,
+            dst,
+            proto,
+            ttl,
+            transport,
+            payload,
+            truncated: self.ctx.truncated,
+            reassembled: self.ctx.reassembled,
+            tunnels: &[],
+        };
+        self.fallback = Some((outer, self.tunnels.len()));
+    }
+
     fn enter_tunnel(
         &mut self,
         kind: TunnelKind,
@@ -492,9 +553,6 @@ impl<'a> Walk<'a> {
             Err(_) => return self.bad(Anomaly::Ipv4HeaderInvalid),
         };
         self.counters.seen(Seen::Ipv4);
-        if ext_err.is_some() {
-            return self.bad(Anomaly::Ipv4ExtHeaderInvalid);
-        }
         let h = ip.header();
         let pl = ip.payload();
         if pl.incomplete && !self.ctx.truncated {
@@ -506,22 +564,31 @@ impl<'a> Walk<'a> {
         }
         let src = IpAddr::V4(Ipv4Addr::from(h.source()));
         let dst = IpAddr::V4(Ipv4Addr::from(h.destination()));
-        if pl.fragmented {
+        if h.is_fragmenting_payload() {
+            // Reassemble the raw payload: whatever follows the header (an AH header too) is
+            // fragment data, and only the datagram as a whole can be parsed further.
+            let hl = h.slice().len();
+            let end = usize::from(h.total_len()).clamp(hl, d.len());
             let id = FragId::new(
                 h.source_addr().into(),
                 h.destination_addr().into(),
                 u32::from(h.identification()),
-                pl.ip_number.0,
+                Some(h.protocol().0),
                 self.ctx.vlan,
+                self.tunnels.discriminator(),
             );
             let frag = Fragment {
                 offset: usize::from(h.fragments_offset().value()) * 8,
                 more: h.more_fragments(),
                 header: h.slice(),
-                data: pl.payload,
+                data: d.get(hl..end).unwrap_or_default(),
+                next_header: h.protocol().0,
                 v6: false,
             };
             return self.fragment(id, frag);
+        }
+        if ext_err.is_some() {
+            return self.bad(Anomaly::Ipv4ExtHeaderInvalid);
         }
         self.after_ip(src, dst, pl.ip_number.0, h.ttl(), pl.payload)
     }
@@ -535,9 +602,6 @@ impl<'a> Walk<'a> {
             Err(_) => return self.bad(Anomaly::Ipv6HeaderInvalid),
         };
         self.counters.seen(Seen::Ipv6);
-        if ext_err.is_some() {
-            return self.bad(Anomaly::Ipv6ExtHeaderInvalid);
-        }
         let h = ip.header();
         let pl = ip.payload();
         if pl.incomplete && !self.ctx.truncated {
@@ -545,14 +609,11 @@ impl<'a> Walk<'a> {
         }
         let src = IpAddr::V6(Ipv6Addr::from(h.source()));
         let dst = IpAddr::V6(Ipv6Addr::from(h.destination()));
-        if pl.fragmented {
-            // Find the fragment header ourselves: everything after it is fragment data,
-            // whatever extension headers the first fragment carries behind it.
-            let ip_payload = d.get(40..).unwrap_or_default();
-            let Some((next, fh_off)) = find_ipv6_fragment_header(h.next_header().0, ip_payload)
-            else {
-                return self.bad(Anomaly::Ipv6ExtHeaderInvalid);
-            };
+        // Find the fragment header on the raw bytes first: whatever follows it is fragment
+        // data (a non-first fragment's data is not extension headers, whatever its Next
+        // Header says).
+        let ip_payload = d.get(40..).unwrap_or_default();
+        if let Some((next, fh_off)) = find_ipv6_fragment_header(h.next_header().0, ip_payload) {
             let (Some(fh), Some(data)) = (
                 ip_payload.get(fh_off..fh_off + 8),
                 ip_payload.get(fh_off + 8..),
@@ -565,21 +626,33 @@ impl<'a> Walk<'a> {
                 .min(data.len());
             let off_flags = u16::from_be_bytes([fh[2], fh[3]]);
             let ident = u32::from_be_bytes([fh[4], fh[5], fh[6], fh[7]]);
-            let id = FragId::new(
-                IpAddr::V6(h.source_addr()),
-                IpAddr::V6(h.destination_addr()),
-                ident,
-                next,
-                self.ctx.vlan,
-            );
-            let frag = Fragment {
-                offset: usize::from(off_flags >> 3) * 8,
-                more: off_flags & 1 == 1,
-                header: h.slice(),
-                data: &data[..end],
-                v6: true,
-            };
-            return self.fragment(id, frag);
+            let offset = usize::from(off_flags >> 3) * 8;
+            let more = off_flags & 1 == 1;
+            if offset != 0 || more {
+                // RFC 8200 §4.5: Next Header values of later fragments may differ; the
+                // offset-zero fragment's is used, so it is not part of the datagram's key.
+                let id = FragId::new(
+                    IpAddr::V6(h.source_addr()),
+                    IpAddr::V6(h.destination_addr()),
+                    ident,
+                    None,
+                    self.ctx.vlan,
+                    self.tunnels.discriminator(),
+                );
+                let frag = Fragment {
+                    offset,
+                    more,
+                    header: h.slice(),
+                    data: &data[..end],
+                    next_header: next,
+                    v6: true,
+                };
+                return self.fragment(id, frag);
+            }
+            // An "atomic fragment" (offset 0, no more): a whole datagram; parse on.
+        }
+        if ext_err.is_some() {
+            return self.bad(Anomaly::Ipv6ExtHeaderInvalid);
         }
         self.after_ip(src, dst, pl.ip_number.0, h.hop_limit(), pl.payload)
     }
@@ -605,6 +678,9 @@ impl<'a> Walk<'a> {
         ttl: u8,
         payload: &'a [u8],
     ) -> Result<Next<'a>, Stop> {
+        if matches!(proto, ip_proto::IPIP | ip_proto::IPV6 | ip_proto::GRE) {
+            self.set_fallback(src, dst, proto, ttl, Transport::Other, payload);
+        }
         match proto {
             ip_proto::IPIP | ip_proto::IPV6 => {
                 self.counters.seen(Seen::IpInIp);
@@ -670,7 +746,7 @@ impl<'a> Walk<'a> {
                     Err(_) => return self.bad(Anomaly::UdpLenInvalid),
                 };
                 let (sport, dport) = (udp.source_port(), udp.destination_port());
-                if let Some(next) = self.udp_tunnel(src, dst, sport, dport, udp.payload())? {
+                if let Some(next) = self.udp_tunnel(src, dst, sport, dport, ttl, udp.payload())? {
                     return Ok(next);
                 }
                 (Transport::Udp { sport, dport }, udp.payload())

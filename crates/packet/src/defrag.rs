@@ -41,24 +41,35 @@ impl Default for DefragConfig {
     }
 }
 
-/// Identifies the datagram a fragment belongs to (RFC 791 / RFC 8200), plus the VLAN.
+/// Identifies the datagram a fragment belongs to: RFC 791's (source, destination, protocol,
+/// id) for IPv4, RFC 8200's (source, destination, id) for IPv6; plus the VLAN and the tunnel
+/// the fragment came through, so that two tunnels' traffic never mixes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct FragId {
     src: IpAddr,
     dst: IpAddr,
     id: u32,
-    proto: u8,
+    proto: Option<u8>,
     vlan: VlanIds,
+    tunnel: u32,
 }
 
 impl FragId {
-    pub(crate) fn new(src: IpAddr, dst: IpAddr, id: u32, proto: u8, vlan: VlanIds) -> FragId {
+    pub(crate) fn new(
+        src: IpAddr,
+        dst: IpAddr,
+        id: u32,
+        proto: Option<u8>,
+        vlan: VlanIds,
+        tunnel: u32,
+    ) -> FragId {
         FragId {
             src,
             dst,
             id,
             proto,
             vlan,
+            tunnel,
         }
     }
 }
@@ -73,6 +84,8 @@ pub(crate) struct Fragment<'f> {
     pub header: &'f [u8],
     /// Fragment data.
     pub data: &'f [u8],
+    /// The protocol of the data (IPv4 protocol; IPv6: the fragment header's Next Header).
+    pub next_header: u8,
     /// IPv6 rather than IPv4.
     pub v6: bool,
 }
@@ -88,6 +101,8 @@ struct Tracker {
     end: Option<usize>,
     fragments: usize,
     wire_bytes: u32,
+    /// The offset-zero fragment's Next Header (IPv6) or the protocol (IPv4).
+    next_header: u8,
     v6: bool,
 }
 
@@ -158,8 +173,37 @@ impl Defragmenter {
             counters.anomaly(Anomaly::FragUnaligned);
             return false;
         }
-        if !self.trackers.contains_key(&id) && self.trackers.len() >= self.config.max_trackers {
+        let existing = self.trackers.get(&id);
+        if existing.is_none() && self.trackers.len() >= self.config.max_trackers {
             counters.anomaly(Anomaly::FragMaxTrackers);
+            return false;
+        }
+        // Every check before the tracker is touched, so a refused fragment leaves nothing.
+        let (have, header_known, v6) = existing.map_or((0, false, frag.v6), |t| {
+            (t.data.len(), !t.header.is_empty(), t.v6)
+        });
+        if v6 != frag.v6 {
+            counters.anomaly(Anomaly::IpVersionMismatch);
+            return false;
+        }
+        if let Some(t) = existing {
+            // Ends must agree: the last fragment fixes the size, nothing may lie beyond it.
+            if t.end.is_some_and(|e| end > e || (!frag.more && end != e))
+                || (!frag.more && t.ranges.last().is_some_and(|r| r.1 > end))
+            {
+                counters.anomaly(Anomaly::FragConflictingEnd);
+                return false;
+            }
+            if t.fragments >= self.config.max_fragments {
+                counters.anomaly(Anomaly::FragTooMany);
+                self.remove(&id);
+                return false;
+            }
+        }
+        let takes_header = start == 0 && !header_known;
+        let grow = end.saturating_sub(have) + if takes_header { frag.header.len() } else { 0 };
+        if self.held + grow > self.config.memcap {
+            counters.anomaly(Anomaly::FragMemcap);
             return false;
         }
         let t = self.trackers.entry(id).or_insert_with(|| Tracker {
@@ -170,44 +214,15 @@ impl Defragmenter {
             end: None,
             fragments: 0,
             wire_bytes: 0,
+            next_header: frag.next_header,
             v6: frag.v6,
         });
-        if t.v6 != frag.v6 {
-            counters.anomaly(Anomaly::IpVersionMismatch);
-            return false;
-        }
-        // Ends must agree: the last fragment fixes the size, nothing may lie beyond it.
-        match t.end {
-            Some(e) if end > e || (!frag.more && end != e) => {
-                counters.anomaly(Anomaly::FragConflictingEnd);
-                return false;
-            }
-            _ => {}
-        }
-        if !frag.more && t.ranges.last().is_some_and(|r| r.1 > end) {
-            counters.anomaly(Anomaly::FragConflictingEnd);
-            return false;
-        }
-        if t.fragments >= self.config.max_fragments {
-            counters.anomaly(Anomaly::FragTooMany);
-            self.remove(&id);
-            return false;
-        }
-        let grow = end.saturating_sub(t.data.len())
-            + if start == 0 && t.header.is_empty() {
-                frag.header.len()
-            } else {
-                0
-            };
-        if self.held + grow > self.config.memcap {
-            counters.anomaly(Anomaly::FragMemcap);
-            return false;
-        }
         self.held += grow;
         t.fragments += 1;
         t.wire_bytes = t.wire_bytes.saturating_add(wire_len);
-        if start == 0 && t.header.is_empty() {
+        if takes_header {
             t.header.extend_from_slice(frag.header);
+            t.next_header = frag.next_header;
         }
         if t.data.len() < end {
             t.data.resize(end, 0);
@@ -242,10 +257,10 @@ impl Defragmenter {
             return false;
         };
         self.held = self.held.saturating_sub(t.held());
-        self.build(&id, &t, counters)
+        self.build(&t, counters)
     }
 
-    fn build(&mut self, id: &FragId, t: &Tracker, counters: &mut DecodeCounters) -> bool {
+    fn build(&mut self, t: &Tracker, counters: &mut DecodeCounters) -> bool {
         let total = t.header.len() + t.data.len();
         self.out.clear();
         if t.v6 {
@@ -257,7 +272,7 @@ impl Defragmenter {
             // flow stage needs, so the next header becomes the fragment's next header.
             self.out.extend_from_slice(&t.header[..40]);
             self.out[4..6].copy_from_slice(&(t.data.len() as u16).to_be_bytes());
-            self.out[6] = id.proto;
+            self.out[6] = t.next_header;
         } else {
             if total > MAX_DATAGRAM || t.header.len() < 20 {
                 counters.anomaly(Anomaly::FragTooLarge);
@@ -319,8 +334,9 @@ mod tests {
             IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
             IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
             7,
-            17,
+            Some(17),
             VlanIds::default(),
+            0,
         )
     }
 
@@ -334,6 +350,7 @@ mod tests {
             more,
             header: &HDR,
             data,
+            next_header: 17,
             v6: false,
         }
     }
@@ -374,6 +391,17 @@ mod tests {
         assert!(!d.add(id(), frag(0, true, &[0; 32]), 1, 1, &mut c));
         assert!(!d.add(id(), frag(32, true, &[0; 32]), 1, 1, &mut c));
         assert_eq!(c.anomaly_count(Anomaly::FragMemcap), 1);
+        // A refused first fragment of another datagram leaves no tracker behind.
+        let other = FragId::new(
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            8,
+            Some(17),
+            VlanIds::default(),
+            0,
+        );
+        assert!(!d.add(other, frag(0, true, &[0; 64]), 1, 1, &mut c));
+        assert_eq!(d.usage().0, 1);
         d.expire(61_000_000_001, &mut c);
         assert_eq!(c.anomaly_count(Anomaly::FragTimeout), 1);
         assert_eq!(d.usage(), (0, 0));

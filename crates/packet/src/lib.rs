@@ -34,6 +34,6 @@ pub use defrag::DefragConfig;
 pub use hash::{dispatch_hash, mix64};
 pub use linktype::LinkType;
 pub use packet::{
-    ip_proto, Packet, TcpFlags, TcpInfo, Transport, TunnelKind, TunnelLayer, Tunnels, VlanIds,
-    MAX_TUNNEL_DEPTH, MAX_VLAN_IDS,
+    discriminator, ip_proto, Packet, TcpFlags, TcpInfo, Transport, TunnelKind, TunnelLayer,
+    Tunnels, VlanIds, MAX_TUNNEL_DEPTH, MAX_VLAN_IDS,
 };

@@ -171,6 +171,22 @@ impl Tunnels {
         self.len = 0;
     }
 
+    /// Keeps the `depth` outermost layers.
+    pub fn truncate(&mut self, depth: usize) {
+        self.len = self.len.min(depth.min(MAX_TUNNEL_DEPTH) as u8);
+    }
+
+    /// Number of layers.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// A non-zero digest of the layers' endpoints (the same for both directions), or 0 when
+    /// not tunnelled: the same inner flow seen through two different tunnels is two flows.
+    pub fn discriminator(&self) -> u32 {
+        discriminator(self.as_slice())
+    }
+
     /// The layers, outermost first.
     pub fn as_slice(&self) -> &[TunnelLayer] {
         &self.layers[..usize::from(self.len).min(MAX_TUNNEL_DEPTH)]
@@ -179,6 +195,31 @@ impl Tunnels {
     /// True when the packet was not tunnelled.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+/// See [`Tunnels::discriminator`].
+pub fn discriminator(layers: &[TunnelLayer]) -> u32 {
+    if layers.is_empty() {
+        return 0;
+    }
+    let mut h = 0x9E37_79B9_7F4A_7C15u64;
+    for l in layers {
+        let (a, b) = (ip_word(l.src), ip_word(l.dst));
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        h = crate::mix64(h ^ lo);
+        h = crate::mix64(h ^ hi ^ (l.kind as u64) << 56);
+    }
+    (h as u32) | 1
+}
+
+fn ip_word(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v) => u64::from(u32::from(v)),
+        IpAddr::V6(v) => {
+            let o = u128::from(v);
+            (o as u64) ^ ((o >> 64) as u64).rotate_left(17)
+        }
     }
 }
 

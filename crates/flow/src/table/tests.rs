@@ -76,7 +76,7 @@ fn tcp_session_is_one_flow_with_directions() {
     assert_eq!(f.bytes, [240, 120]);
     assert_eq!(f.tcp_flags, [S | A | F, S | A | F]);
     assert_eq!(f.state(), FlowState::Closed);
-    assert_eq!(f.tcp_state, TcpState::TimeWait);
+    assert_eq!(f.tcp_state, TcpState::Closed);
     assert_eq!(ended[0].reason, EndReason::Shutdown);
 }
 
@@ -173,4 +173,106 @@ fn flow_id_is_stable() {
     let id_b = b.update(&p, &mut |_| {}).0.flow_id();
     assert_eq!(id_a, id_b);
     assert!(id_a < 1 << 53);
+}
+
+#[test]
+fn a_flow_is_two_cache_lines() {
+    assert_eq!(std::mem::size_of::<Flow>(), 128);
+}
+
+#[test]
+fn syn_after_both_fins_is_a_new_session() {
+    let mut t = FlowTable::new(FlowConfig::default());
+    let mut ended = Vec::new();
+    for p in [
+        tcp(1, "10.0.0.1", 4000, "10.0.0.2", 80, S),
+        tcp(1, "10.0.0.2", 80, "10.0.0.1", 4000, S | A),
+        tcp(1, "10.0.0.1", 4000, "10.0.0.2", 80, A),
+        tcp(2, "10.0.0.1", 4000, "10.0.0.2", 80, F | A),
+        tcp(2, "10.0.0.2", 80, "10.0.0.1", 4000, F | A),
+        tcp(3, "10.0.0.1", 4000, "10.0.0.2", 80, S),
+    ] {
+        t.update(&p, &mut |f| ended.push(f));
+    }
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].reason, EndReason::TcpReuse);
+    assert_eq!(ended[0].flow.pkts, [3, 2]);
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn the_same_inner_flow_through_two_tunnels_is_two_flows() {
+    use nta_packet::{TunnelKind, TunnelLayer};
+    let layer = |a: &str, b: &str| TunnelLayer {
+        kind: TunnelKind::Vxlan,
+        src: ip(a),
+        dst: ip(b),
+        proto: ip_proto::UDP,
+        sport: 1,
+        dport: 4789,
+        vlan: VlanIds::default(),
+    };
+    let t1 = [layer("192.0.2.1", "192.0.2.2")];
+    let t1_back = [layer("192.0.2.2", "192.0.2.1")];
+    let t2 = [layer("192.0.2.3", "192.0.2.2")];
+    let mut t = FlowTable::new(FlowConfig::default());
+    let base = udp(1, "10.0.0.1", 5, "10.0.0.2", 53);
+    t.update(
+        &PacketView {
+            tunnels: &t1,
+            ..base
+        },
+        &mut |_| {},
+    );
+    let back = udp(1, "10.0.0.2", 53, "10.0.0.1", 5);
+    let (f, to_server) = t.update(
+        &PacketView {
+            tunnels: &t1_back,
+            ..back
+        },
+        &mut |_| {},
+    );
+    assert!(!to_server);
+    assert_eq!(f.pkts, [1, 1]);
+    t.update(
+        &PacketView {
+            tunnels: &t2,
+            ..base
+        },
+        &mut |_| {},
+    );
+    assert_eq!(t.len(), 2);
+}
+
+#[test]
+fn eviction_of_flows_sharing_a_timestamp_takes_only_a_sixteenth() {
+    let cfg = FlowConfig {
+        max_flows: 160,
+        ..FlowConfig::default()
+    };
+    let mut t = FlowTable::new(cfg);
+    let mut ended = Vec::new();
+    for i in 0..161u16 {
+        t.update(&udp(1, "10.0.0.1", i, "10.0.0.2", 53), &mut |f| {
+            ended.push(f)
+        });
+    }
+    assert_eq!(t.stats().emergency, 1);
+    assert_eq!(ended.len(), 10, "a sixteenth of 160");
+    assert_eq!(t.len(), 151);
+}
+
+#[test]
+fn a_clock_that_jumps_back_resyncs_the_scan() {
+    let mut t = FlowTable::new(FlowConfig::default());
+    let mut ended = Vec::new();
+    // A stray timestamp far in the future sets the next scan far ahead...
+    t.expire(4_000_000_000 * NS, &mut |f| ended.push(f));
+    // ...then normal traffic: its idle flows must still time out.
+    t.update(&udp(100, "10.0.0.1", 1, "10.0.0.2", 53), &mut |f| {
+        ended.push(f)
+    });
+    t.expire(200 * NS, &mut |f| ended.push(f));
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].reason, EndReason::Timeout);
 }

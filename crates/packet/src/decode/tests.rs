@@ -423,3 +423,107 @@ fn dispatch_hash_is_symmetric() {
     assert_ne!(h, 0);
     assert_eq!(h, crate::dispatch_hash(LinkType::Ethernet, &b));
 }
+
+#[test]
+fn traffic_dressed_as_a_tunnel_is_still_tracked_as_its_outer_flow() {
+    let mut d = dec();
+    // VXLAN flags, then no valid Ethernet/IP inside.
+    let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+    vx.extend_from_slice(&[0xff; 6]);
+    let f = eth(
+        0x0800,
+        &udp_ip_packet([10, 0, 0, 1], [10, 0, 0, 2], 5555, 4789, &vx),
+    );
+    let p = d.decode(LinkType::Ethernet, 0, 0, &f).unwrap();
+    assert_eq!(p.transport.ports(), (5555, 4789));
+    assert!(p.tunnels.is_empty());
+    // GRE with an unknown protocol type.
+    let f = eth(0x0800, &ip4_with_proto(47, &[0, 0, 0x12, 0x34, 1, 2, 3, 4]));
+    let p = d.decode(LinkType::Ethernet, 0, 0, &f).unwrap();
+    assert_eq!(p.proto, ip_proto::GRE);
+    assert_eq!(d.counters().anomaly_count(Anomaly::GreUnknownPayload), 1);
+    assert_eq!(d.counters().invalid, 0);
+}
+
+#[test]
+fn gtpu_sequence_flag_alone_has_no_extension_headers() {
+    let inner = inner_tcp_ipv4();
+    // S flag only; the unused next-extension byte holds garbage (0x85).
+    let mut gtp = vec![0x32, 0xFF];
+    gtp.extend_from_slice(&((inner.len() + 4) as u16).to_be_bytes());
+    gtp.extend_from_slice(&[0, 0, 0, 9, 0, 1, 0, 0x85]);
+    gtp.extend_from_slice(&inner);
+    let f = eth(
+        0x0800,
+        &udp_ip_packet([10, 0, 0, 1], [10, 0, 0, 2], 2152, 2152, &gtp),
+    );
+    let mut d = dec();
+    assert_inner(
+        &d.decode(LinkType::Ethernet, 0, 0, &f).unwrap(),
+        TunnelKind::Gtpu,
+    );
+}
+
+#[test]
+fn ipv6_fragments_reassemble_whatever_later_next_headers_say() {
+    // RFC 8200 §4.5: only the offset-zero fragment's Next Header counts.
+    let mut udp = Vec::new();
+    udp.extend_from_slice(&[0, 1, 0, 2, 0, 24, 0, 0]);
+    udp.extend_from_slice(&[9u8; 16]);
+    let mk = |off: usize, more: bool, nh: u8, data: &[u8]| {
+        let mut v = vec![0x60, 0, 0, 0];
+        v.extend_from_slice(&((data.len() + 8) as u16).to_be_bytes());
+        v.extend_from_slice(&[44, 64]);
+        v.extend_from_slice(&[0xfd; 16]);
+        v.extend_from_slice(&[0xfe; 16]);
+        let of = ((off / 8) as u16) << 3 | u16::from(more);
+        v.extend_from_slice(&[nh, 0]);
+        v.extend_from_slice(&of.to_be_bytes());
+        v.extend_from_slice(&7u32.to_be_bytes());
+        v.extend_from_slice(data);
+        v
+    };
+    let mut d = dec();
+    // The later fragment says "destination options" (60): its data is still fragment data.
+    assert!(d
+        .decode(LinkType::Raw, 0, 0, &mk(16, false, 60, &udp[16..]))
+        .is_none());
+    let first = mk(0, true, 17, &udp[..16]);
+    let p = d.decode(LinkType::Raw, 0, 0, &first).unwrap();
+    assert!(p.reassembled);
+    assert_eq!(p.transport.ports(), (1, 2));
+}
+
+#[test]
+fn ipv4_fragments_of_an_ah_datagram_reassemble() {
+    // Protocol 51 (AH): fragment data is reassembled raw, AH header included.
+    let mk = |off: usize, more: bool, data: &[u8]| {
+        let mut h = etherparse::Ipv4Header::new(
+            data.len() as u16,
+            64,
+            etherparse::IpNumber(51),
+            [10, 0, 0, 1],
+            [10, 0, 0, 2],
+        )
+        .unwrap();
+        h.identification = 5;
+        h.more_fragments = more;
+        h.fragment_offset = etherparse::IpFragOffset::try_new((off / 8) as u16).unwrap();
+        let mut v = h.to_bytes().to_vec();
+        v.extend_from_slice(data);
+        v
+    };
+    // AH: next header UDP, payload len 4 (=> 24 bytes), then UDP.
+    let mut dgram = vec![17, 4, 0, 0];
+    dgram.extend_from_slice(&[0; 20]);
+    dgram.extend_from_slice(&[0, 7, 0, 8, 0, 12, 0, 0, 1, 2, 3, 4]);
+    let mut d = dec();
+    assert!(d
+        .decode(LinkType::Raw, 0, 0, &mk(0, true, &dgram[..16]))
+        .is_none());
+    let last = mk(16, false, &dgram[16..]);
+    let p = d.decode(LinkType::Raw, 0, 0, &last).unwrap();
+    assert!(p.reassembled);
+    assert_eq!(p.transport.ports(), (7, 8));
+    assert_eq!(d.counters().anomaly_count(Anomaly::Ipv4ExtHeaderInvalid), 0);
+}

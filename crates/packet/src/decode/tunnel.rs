@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use super::{be16, ethertype, Next, Stop, Walk, MAX_GTP_EXT, MAX_STEPS};
 use crate::counters::{Anomaly, Seen};
-use crate::packet::{ip_proto, TunnelKind};
+use crate::packet::{ip_proto, Transport, TunnelKind};
 
 impl<'a> Walk<'a> {
     /// UDP-carried tunnels. `Ok(None)` means: an ordinary UDP packet.
@@ -14,10 +14,28 @@ impl<'a> Walk<'a> {
         dst: IpAddr,
         sport: u16,
         dport: u16,
+        ttl: u8,
         d: &'a [u8],
     ) -> Result<Option<Next<'a>>, Stop> {
         let cfg = self.config;
         let ports = (sport, dport);
+        let tunnel_port = |p: u16| p != 0 && (dport == p);
+        let either_port = |p: u16| p != 0 && (dport == p || sport == p);
+        if tunnel_port(cfg.vxlan_port)
+            || tunnel_port(cfg.geneve_port)
+            || either_port(cfg.gtpu_port)
+            || either_port(cfg.teredo_port)
+        {
+            // If the inside does not decode, the datagram is tracked as the UDP it is.
+            self.set_fallback(
+                src,
+                dst,
+                ip_proto::UDP,
+                ttl,
+                Transport::Udp { sport, dport },
+                d,
+            );
+        }
         if cfg.vxlan_port != 0 && dport == cfg.vxlan_port {
             // flags (I bit 0x08), 3 reserved, VNI (3), reserved: 8 bytes, then Ethernet.
             let (Some(&flags), Some(inner)) = (d.first(), d.get(8..)) else {
@@ -79,12 +97,14 @@ impl<'a> Walk<'a> {
         }
         let mut off = 8usize;
         if flags & 0x07 != 0 {
-            // sequence number (2), N-PDU number (1), next extension header type (1)
+            // sequence number (2), N-PDU number (1), next extension header type (1): present
+            // when any of S, PN, E is set; the next-extension type counts only with E
+            // (TS 29.281 §5.1: receivers do not evaluate fields whose flag is clear).
             let Some(&next_ext) = d.get(11) else {
                 return self.bad(Anomaly::GtpuTruncated);
             };
             off = 12;
-            let mut next_ext = next_ext;
+            let mut next_ext = if flags & 0x04 != 0 { next_ext } else { 0 };
             let mut n = 0;
             while next_ext != 0 {
                 n += 1;
