@@ -496,7 +496,6 @@ impl FileSource {
                 .get(self.pos..self.chunk.len)
                 .unwrap_or_default();
             let base = self.chunk.mem.as_ptr() as usize;
-            let need = self.declared_len(rest)?;
             let parsed = if !self.ng && !self.started {
                 parse_pcap_header(rest).map(|(r, h)| {
                     self.big_endian = h.is_bigendian();
@@ -531,7 +530,9 @@ impl FileSource {
                 Err(nom::Err::Incomplete(_))
                 | Err(nom::Err::Error(PcapError::Incomplete(_) | PcapError::UnexpectedEof))
                 | Err(nom::Err::Failure(PcapError::Incomplete(_) | PcapError::UnexpectedEof)) => {
-                    let need = need.unwrap_or(0);
+                    // Only a record that does not fit is sized up (and refused past the
+                    // limit) before the buffer grows for it.
+                    let need = self.declared_len(rest)?.unwrap_or(0);
                     if need > 0 && rest.len() >= need {
                         // The whole record is here, yet its fields claim more (e.g. a pcapng
                         // packet's captured length beyond its block): more input won't help.

@@ -565,11 +565,21 @@ pub fn run<I>(
     cfg: &Config,
     sources: I,
     output: Output,
-    mut opts: RunOptions,
+    opts: RunOptions,
 ) -> Result<Summary, EngineError>
 where
     I: IntoIterator<Item = Result<Box<dyn PacketSource>, CaptureError>>,
 {
+    // The loop itself is not generic: compiled once, here, with the per-packet path inlined.
+    run_sources(cfg, &mut sources.into_iter(), output, opts)
+}
+
+fn run_sources(
+    cfg: &Config,
+    sources: &mut dyn Iterator<Item = Result<Box<dyn PacketSource>, CaptureError>>,
+    output: Output,
+    mut opts: RunOptions,
+) -> Result<Summary, EngineError> {
     let started = Instant::now();
     let n = opts.workers.max(1);
     let mut pool = if n == 1 {

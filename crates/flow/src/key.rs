@@ -15,6 +15,13 @@ pub struct FlowKey {
     proto: u8,
     v6: bool,
     vlan: VlanIds,
+    /// The tunnel the flow came through (`nta_packet::discriminator`, 0: none), as two
+    /// halves so that the key keeps 2-byte alignment and fits the flow's first cache line.
+    tunnel: [u16; 2],
+}
+
+fn halves(t: u32) -> [u16; 2] {
+    [(t >> 16) as u16, t as u16]
 }
 
 fn octets(ip: IpAddr) -> ([u8; 16], bool) {
@@ -37,6 +44,7 @@ impl FlowKey {
         dport: u16,
         proto: u8,
         vlan: VlanIds,
+        tunnel: u32,
     ) -> (FlowKey, bool) {
         let (s, v6) = octets(src);
         let (d, _) = octets(dst);
@@ -55,6 +63,7 @@ impl FlowKey {
                 proto,
                 v6,
                 vlan,
+                tunnel: halves(tunnel),
             },
             forward,
         )
@@ -70,6 +79,7 @@ impl FlowKey {
         id: u16,
         proto: u8,
         vlan: VlanIds,
+        tunnel: u32,
     ) -> (FlowKey, bool) {
         let (s, v6) = octets(src);
         let (d, _) = octets(dst);
@@ -84,6 +94,7 @@ impl FlowKey {
                 proto,
                 v6,
                 vlan,
+                tunnel: halves(tunnel),
             },
             forward,
         )
@@ -129,6 +140,7 @@ impl FlowKey {
             | u64::from(self.port_b) << 16
             | u64::from(self.proto) << 32
             | u64::from(v.first().copied().unwrap_or(0)) << 40;
+        let tunnel = u64::from(self.tunnel[0]) << 16 | u64::from(self.tunnel[1]);
         let mut h = 0x243F_6A88_85A3_08D3u64;
         for w in [
             word(&self.a, 0),
@@ -142,6 +154,9 @@ impl FlowKey {
         for &id in v.iter().skip(1) {
             h = mix64(h ^ u64::from(id));
         }
+        if tunnel != 0 {
+            h = mix64(h ^ tunnel);
+        }
         h
     }
 }
@@ -154,13 +169,14 @@ mod tests {
     fn both_directions_share_a_key() {
         let x: IpAddr = "10.0.0.2".parse().unwrap();
         let y: IpAddr = "10.0.0.1".parse().unwrap();
-        let (k1, f1) = FlowKey::new(x, 80, y, 5000, 6, VlanIds::default());
-        let (k2, f2) = FlowKey::new(y, 5000, x, 80, 6, VlanIds::default());
+        let (k1, f1) = FlowKey::new(x, 80, y, 5000, 6, VlanIds::default(), 0);
+        let (k2, f2) = FlowKey::new(y, 5000, x, 80, 6, VlanIds::default(), 0);
         assert_eq!(k1, k2);
         assert_ne!(f1, f2);
         assert_eq!(k1.endpoint_a(), (y, 5000));
         let mut v = VlanIds::default();
         v.push(7);
-        assert_ne!(FlowKey::new(x, 80, y, 5000, 6, v).0, k1);
+        assert_ne!(FlowKey::new(x, 80, y, 5000, 6, v, 0).0, k1);
+        assert_ne!(FlowKey::new(x, 80, y, 5000, 6, VlanIds::default(), 9).0, k1);
     }
 }

@@ -142,9 +142,9 @@ impl EndReason {
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct Flow {
-    key: FlowKey,
     /// Last packet time (ns since epoch).
     pub last_ns: u64,
+    key: FlowKey,
     /// OR of TCP flags per direction.
     pub tcp_flags: [u8; 2],
     /// TCP session state.
@@ -152,6 +152,8 @@ pub struct Flow {
     fin_from: u8,
     /// The client is the key's `a` endpoint.
     client_is_a: bool,
+    /// This flow is the outer conversation of a UDP tunnel (VXLAN, Geneve, Teredo, GTP-U).
+    pub encapsulates: Option<TunnelKind>,
     /// ICMP type and code of the first packet (for the Community ID).
     pub icmp: Option<(u8, u8)>,
     /// Packets per direction.
@@ -162,16 +164,10 @@ pub struct Flow {
     pub start_ns: u64,
     /// Tunnel layers of the first packet, outermost first.
     pub tunnels: Option<Box<[TunnelLayer]>>,
-    /// This flow is the outer conversation of a UDP tunnel (VXLAN, Geneve, Teredo, GTP-U).
-    pub encapsulates: Option<TunnelKind>,
-    /// Which tunnel the flow came through ([`nta_packet::discriminator`]; 0: none). Part of
-    /// the flow's identity, kept out of `key` so that the key and the per-packet fields
-    /// share the first cache line.
-    tunnel: u32,
 }
 
 impl Flow {
-    fn new(key: FlowKey, tunnel: u32, forward: bool, v: &PacketView<'_>) -> Flow {
+    fn new(key: FlowKey, forward: bool, v: &PacketView<'_>) -> Flow {
         // The client opened the flow; a SYN-ACK seen first was sent by the server.
         let from_server = v
             .tcp
@@ -193,15 +189,13 @@ impl Flow {
                 Some(v.tunnels.into())
             },
             encapsulates: v.encapsulates,
-            tunnel,
         }
     }
 
     /// Stable id (EVE `flow_id`), the same whatever the worker count; below 2^52 so that
     /// JSON readers using doubles keep it exact.
     pub fn flow_id(&self) -> u64 {
-        (self.key.stable_hash() ^ mix64(self.start_ns ^ u64::from(self.tunnel)))
-            & ((1u64 << 52) - 1)
+        (self.key.stable_hash() ^ mix64(self.start_ns)) & ((1u64 << 52) - 1)
     }
 
     /// Client address and port (ICMP: port 0).
@@ -409,6 +403,7 @@ impl<'p> PacketView<'p> {
     }
 
     fn key(&self) -> (FlowKey, bool) {
+        let tunnel = discriminator(self.tunnels);
         match self.icmp {
             Some((ty, _, id)) => FlowKey::new_icmp(
                 self.src,
@@ -417,9 +412,10 @@ impl<'p> PacketView<'p> {
                 id,
                 self.proto,
                 self.vlan,
+                tunnel,
             ),
             None => FlowKey::new(
-                self.src, self.sport, self.dst, self.dport, self.proto, self.vlan,
+                self.src, self.sport, self.dst, self.dport, self.proto, self.vlan, tunnel,
             ),
         }
     }
@@ -488,9 +484,8 @@ impl FlowTable {
         ended: &mut dyn FnMut(EndedFlow),
     ) -> (&mut Flow, bool) {
         let (key, forward) = v.key();
-        let tunnel = discriminator(v.tunnels);
-        let hash = self.hasher.hash_one((key, tunnel));
-        let same = |f: &Flow| f.key == key && f.tunnel == tunnel;
+        let hash = self.hasher.hash_one(key);
+        let same = |f: &Flow| f.key == key;
 
         // A SYN on a closing or closed session starts a new one (port reuse).
         if let Some(tcp) = v.tcp {
@@ -514,10 +509,7 @@ impl FlowTable {
         }
 
         let hasher = &self.hasher;
-        let flow = match self
-            .flows
-            .entry(hash, same, |f| hasher.hash_one((f.key, f.tunnel)))
-        {
+        let flow = match self.flows.entry(hash, same, |f| hasher.hash_one(f.key)) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(slot) => {
                 let s = &mut self.stats;
@@ -529,7 +521,7 @@ impl FlowTable {
                     ip_proto::ICMPV6 => s.icmpv6 += 1,
                     _ => s.other += 1,
                 }
-                slot.insert(Flow::new(key, tunnel, forward, v)).into_mut()
+                slot.insert(Flow::new(key, forward, v)).into_mut()
             }
         };
         let to_server = forward == flow.client_is_a;
@@ -570,7 +562,7 @@ impl FlowTable {
         let mut order: Vec<(u64, u64, u64)> = self
             .flows
             .iter()
-            .map(|f| (f.start_ns, f.flow_id(), hasher.hash_one((f.key, f.tunnel))))
+            .map(|f| (f.start_ns, f.flow_id(), hasher.hash_one(f.key)))
             .collect();
         order.sort_unstable();
         for (start, id, hash) in order {
@@ -586,8 +578,7 @@ impl FlowTable {
         for flow in self.flows.drain() {
             ended(EndedFlow { flow, reason });
         }
-        self.flows
-            .shrink_to(0, |f| hasher.hash_one((f.key, f.tunnel)));
+        self.flows.shrink_to(0, |f| hasher.hash_one(f.key));
     }
 
     fn drain(

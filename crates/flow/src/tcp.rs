@@ -60,6 +60,7 @@ impl TcpState {
     /// sequence follows Suricata's: the first FIN gives fin_wait1, its ACK fin_wait2, the
     /// other side's FIN time_wait (closing when both FINs cross), the last ACK closed. A
     /// retransmitted FIN never moves the state back.
+    #[inline]
     pub fn next(self, flags: TcpFlags, to_server: bool, fin_from: &mut u8) -> TcpState {
         use TcpState::*;
         if flags.has(TcpFlags::RST) {

@@ -96,8 +96,10 @@ enum Next<'a> {
 
 /// Why the walk stopped without a packet.
 enum Stop {
-    /// Nothing to track: non-IP, or a fragment held for reassembly.
+    /// Nothing to track: not IP.
     Done,
+    /// A fragment, held for reassembly (never replaced by the tunnel's outer packet).
+    Held,
     /// A malformed layer (its anomaly is counted).
     Bad,
     /// A datagram was completed; it sits in the defragmenter's output buffer.
@@ -208,6 +210,7 @@ impl Decoder {
         };
         let mut p = match walk.run(Next::Link(link, frame)) {
             Ok(p) => p,
+            Err(Stop::Held) => return None,
             Err(stop @ (Stop::Done | Stop::Bad)) => match walk.fallback.take() {
                 Some((outer, depth)) => {
                     walk.tunnels.truncate(depth);
@@ -247,6 +250,7 @@ impl Decoder {
                 };
                 let p = match inner.run(Next::Ip(datagram)) {
                     Ok(p) => p,
+                    Err(Stop::Held) => return None,
                     Err(stop) => match inner.fallback.take() {
                         Some((outer, depth)) => {
                             inner.tunnels.truncate(depth);
@@ -665,7 +669,7 @@ impl<'a> Walk<'a> {
         if defrag.add(id, frag, self.ctx.ts_ns, self.ctx.wire_len, self.counters) {
             Err(Stop::Reassembled)
         } else {
-            Err(Stop::Done)
+            Err(Stop::Held)
         }
     }
 

@@ -199,10 +199,16 @@ impl Tunnels {
 }
 
 /// See [`Tunnels::discriminator`].
+#[inline]
 pub fn discriminator(layers: &[TunnelLayer]) -> u32 {
     if layers.is_empty() {
         return 0;
     }
+    tunnel_digest(layers)
+}
+
+#[inline(never)]
+fn tunnel_digest(layers: &[TunnelLayer]) -> u32 {
     let mut h = 0x9E37_79B9_7F4A_7C15u64;
     for l in layers {
         let (a, b) = (ip_word(l.src), ip_word(l.dst));

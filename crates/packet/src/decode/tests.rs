@@ -527,3 +527,34 @@ fn ipv4_fragments_of_an_ah_datagram_reassemble() {
     assert_eq!(p.transport.ports(), (7, 8));
     assert_eq!(d.counters().anomaly_count(Anomaly::Ipv4ExtHeaderInvalid), 0);
 }
+
+#[test]
+fn a_fragment_held_inside_a_tunnel_is_not_its_outer_flow() {
+    let whole = udp_ip_packet([192, 168, 1, 1], [192, 168, 1, 2], 7, 9, &[5; 40]);
+    let udp = &whole[20..];
+    let frag = |off: usize, more: bool, data: &[u8]| {
+        let mut h = etherparse::Ipv4Header::new(
+            data.len() as u16,
+            64,
+            etherparse::IpNumber::UDP,
+            [192, 168, 1, 1],
+            [192, 168, 1, 2],
+        )
+        .unwrap();
+        h.identification = 3;
+        h.more_fragments = more;
+        h.fragment_offset = etherparse::IpFragOffset::try_new((off / 8) as u16).unwrap();
+        let mut v = vec![0, 0, 0x08, 0x00];
+        v.extend_from_slice(&h.to_bytes());
+        v.extend_from_slice(data);
+        eth(0x0800, &ip4_with_proto(47, &v))
+    };
+    let mut d = dec();
+    let first = frag(0, true, &udp[..24]);
+    assert!(d.decode(LinkType::Ethernet, 0, 0, &first).is_none());
+    let last = frag(24, false, &udp[24..]);
+    let p = d.decode(LinkType::Ethernet, 0, 0, &last).unwrap();
+    assert!(p.reassembled);
+    assert_eq!(p.transport.ports(), (7, 9));
+    assert_eq!(p.tunnels.len(), 1);
+}
