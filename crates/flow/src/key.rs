@@ -6,7 +6,7 @@ use nta_packet::{mix64, VlanIds};
 
 /// A flow's identity, the same for both directions: the (address, port) pairs are stored in
 /// sorted order, and [`FlowKey::new`] says whether the packet travelled from `a` to `b`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowKey {
     a: [u8; 16],
     b: [u8; 16],
@@ -18,6 +18,33 @@ pub struct FlowKey {
     /// The tunnel the flow came through (`nta_packet::discriminator`, 0: none), as two
     /// halves so that the key keeps 2-byte alignment and fits the flow's first cache line.
     tunnel: [u16; 2],
+}
+
+/// Hashes the key as seven words rather than field by field (a third fewer instructions per
+/// lookup); equal keys give equal words, as `Eq` requires.
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let word = |b: &[u8; 16], i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        let v = self.vlan.as_slice();
+        let vid = |i: usize| u64::from(v.get(i).copied().unwrap_or(0));
+        state.write_u64(word(&self.a, 0));
+        state.write_u64(word(&self.a, 8));
+        state.write_u64(word(&self.b, 0));
+        state.write_u64(word(&self.b, 8));
+        state.write_u64(
+            u64::from(self.port_a)
+                | u64::from(self.port_b) << 16
+                | u64::from(self.proto) << 32
+                | u64::from(self.v6) << 40
+                | (v.len() as u64) << 48,
+        );
+        state.write_u64(vid(0) | vid(1) << 16 | vid(2) << 32);
+        state.write_u64(u64::from(self.tunnel[0]) << 16 | u64::from(self.tunnel[1]));
+    }
 }
 
 fn halves(t: u32) -> [u16; 2] {
