@@ -182,6 +182,32 @@ impl Decoder {
         wire_len: u32,
         frame: &'a [u8],
     ) -> Option<Packet<'a>> {
+        if link == LinkType::Ethernet {
+            if let Some(fast) = fast::ethernet_ipv4(&self.config, ts_ns, wire_len, frame) {
+                let c = &mut self.counters;
+                c.packets += 1;
+                c.bytes += u64::from(wire_len);
+                c.seen(Seen::Ethernet);
+                c.seen(Seen::Ipv4);
+                c.seen(if fast.proto == ip_proto::TCP {
+                    Seen::Tcp
+                } else {
+                    Seen::Udp
+                });
+                return Some(fast);
+            }
+        }
+        self.decode_general(link, ts_ns, wire_len, frame)
+    }
+
+    /// The full layer walk (every frame the fast path declines).
+    fn decode_general<'a>(
+        &'a mut self,
+        link: LinkType,
+        ts_ns: u64,
+        wire_len: u32,
+        frame: &'a [u8],
+    ) -> Option<Packet<'a>> {
         let Decoder {
             counters,
             defrag,
@@ -856,6 +882,7 @@ fn find_ipv6_fragment_header(mut next: u8, d: &[u8]) -> Option<(u8, usize)> {
     None
 }
 
+mod fast;
 mod tunnel;
 
 #[cfg(test)]

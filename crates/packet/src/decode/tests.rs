@@ -558,3 +558,47 @@ fn a_fragment_held_inside_a_tunnel_is_not_its_outer_flow() {
     assert_eq!(p.transport.ports(), (7, 9));
     assert_eq!(p.tunnels.len(), 1);
 }
+
+#[test]
+fn the_fast_path_agrees_with_the_full_walk() {
+    // Mutated TCP and UDP frames (and some that must be declined): both paths must give the
+    // same packet and the same counters.
+    let mut base = vec![tcp_ipv4_frame()];
+    base.push(eth(
+        0x0800,
+        &udp_ip_packet([1, 2, 3, 4], [5, 6, 7, 8], 1000, 53, b"query"),
+    ));
+    base.push(eth(
+        0x0800,
+        &udp_ip_packet([1, 2, 3, 4], [5, 6, 7, 8], 1000, 4789, b"xx"),
+    ));
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let (mut fast, mut full) = (dec(), dec());
+    let mut taken = 0;
+    for i in 0..30_000 {
+        let mut f = base[i % base.len()].clone();
+        for _ in 0..(i % 3) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let pos = 12 + (x as usize) % (f.len() - 12);
+            f[pos] = (x >> 32) as u8;
+        }
+        let wire = if i % 7 == 0 { f.len() + 4 } else { f.len() } as u32;
+        let a = fast
+            .decode(LinkType::Ethernet, i as u64, wire, &f)
+            .map(|p| format!("{p:?}"));
+        let b = full
+            .decode_general(LinkType::Ethernet, i as u64, wire, &f)
+            .map(|p| format!("{p:?}"));
+        if super::fast::ethernet_ipv4(&DecoderConfig::default(), 0, wire, &f).is_some() {
+            taken += 1;
+        }
+        assert_eq!(a, b, "frame {i}: {f:02x?}");
+    }
+    assert!(taken > 5_000, "the fast path was taken {taken} times");
+    assert_eq!(
+        format!("{:?}", fast.counters()),
+        format!("{:?}", full.counters())
+    );
+}
