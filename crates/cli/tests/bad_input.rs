@@ -672,3 +672,26 @@ fn capture_without_permission_names_the_capability() {
     assert!(line.contains("CAP_NET_RAW"), "{line}");
     assert!(line.contains("permission"), "{line}");
 }
+
+#[test]
+fn a_full_disk_is_an_error_whatever_the_worker_count() {
+    // /dev/full fails every write with ENOSPC: the writer's own error must be reported, not
+    // mistaken for a reader that went away (which exits 0 quietly).
+    if !Path::new("/dev/full").exists() {
+        println!("SKIPPED: /dev/full not present");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("gen.pcap");
+    gen_pcap(&pcap, 20_000, 1_000, &[]);
+    let p = pcap.display().to_string();
+    for workers in ["1", "4"] {
+        let run = nta(&["read", "-q", "--workers", workers, "-o", "/dev/full", &p]);
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("No space left on device"),
+            "workers {workers}: {}",
+            run.stderr
+        );
+    }
+}
