@@ -58,6 +58,20 @@ pub struct DecoderConfig {
     pub defrag: DefragConfig,
 }
 
+impl DecoderConfig {
+    /// Whether a UDP datagram between these ports may carry a tunnel the decoder follows
+    /// (VXLAN and Geneve by destination port, GTP-U and Teredo by either).
+    #[inline]
+    pub fn is_tunnel_port(&self, sport: u16, dport: u16) -> bool {
+        let dst = |p: u16| p != 0 && dport == p;
+        let either = |p: u16| p != 0 && (dport == p || sport == p);
+        dst(self.vxlan_port)
+            || dst(self.geneve_port)
+            || either(self.gtpu_port)
+            || either(self.teredo_port)
+    }
+}
+
 impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {

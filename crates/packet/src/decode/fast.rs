@@ -59,7 +59,7 @@ pub(super) fn ethernet_ipv4<'a>(
         ip_proto::UDP => {
             let (sport, dport) = (be16(l4, 0)?, be16(l4, 2)?);
             let len = usize::from(be16(l4, 4)?);
-            if len < 8 || len > l4.len() || is_tunnel_port(cfg, sport, dport) {
+            if len < 8 || len > l4.len() || cfg.is_tunnel_port(sport, dport) {
                 return None;
             }
             (Transport::Udp { sport, dport }, &l4[8..len])
@@ -80,10 +80,4 @@ pub(super) fn ethernet_ipv4<'a>(
         reassembled: false,
         tunnels: &[],
     })
-}
-
-fn is_tunnel_port(cfg: &DecoderConfig, sport: u16, dport: u16) -> bool {
-    let dst = |p: u16| p != 0 && dport == p;
-    let either = |p: u16| p != 0 && (dport == p || sport == p);
-    dst(cfg.vxlan_port) || dst(cfg.geneve_port) || either(cfg.gtpu_port) || either(cfg.teredo_port)
 }

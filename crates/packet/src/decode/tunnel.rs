@@ -19,13 +19,7 @@ impl<'a> Walk<'a> {
     ) -> Result<Option<Next<'a>>, Stop> {
         let cfg = self.config;
         let ports = (sport, dport);
-        let tunnel_port = |p: u16| p != 0 && (dport == p);
-        let either_port = |p: u16| p != 0 && (dport == p || sport == p);
-        if tunnel_port(cfg.vxlan_port)
-            || tunnel_port(cfg.geneve_port)
-            || either_port(cfg.gtpu_port)
-            || either_port(cfg.teredo_port)
-        {
+        if cfg.is_tunnel_port(sport, dport) {
             // If the inside does not decode, the datagram is tracked as the UDP it is.
             self.set_fallback(
                 src,
