@@ -496,3 +496,40 @@ fn output_file_option_writes_the_events() {
     );
     final_stats(&from_file);
 }
+
+#[test]
+fn many_files_are_opened_one_at_a_time() {
+    // 300 files with only 64 descriptors allowed: each file is opened when its turn comes.
+    if !have_tool("sh") {
+        println!("SKIPPED: no sh");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.pcap");
+    gen_pcap(&one, 50, 5, &[]);
+    let mut names = Vec::new();
+    for i in 0..300 {
+        let p = dir.path().join(format!("f{i:03}.pcap"));
+        std::fs::copy(&one, &p).unwrap();
+        names.push(p.display().to_string());
+    }
+    let script = format!(
+        "ulimit -n 64 && exec {} read -q --workers 1 {}",
+        env!("CARGO_BIN_EXE_nta"),
+        names.join(" ")
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let events = parse_events(&String::from_utf8_lossy(&o.stdout));
+    let single = read_ok(&[one.as_path()], &[]);
+    let per_file = counter(final_stats(&single), "decoder.pkts");
+    assert_eq!(
+        counter(final_stats(&events), "decoder.pkts"),
+        300 * per_file
+    );
+}

@@ -127,4 +127,20 @@ mod tests {
             "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
         );
     }
+
+    #[test]
+    fn unpaired_icmpv6_types_are_one_way() {
+        let a: IpAddr = "fe80::1".parse().unwrap();
+        let b: IpAddr = "fe80::2".parse().unwrap();
+        // Echo request/reply pair up: both directions give one id.
+        assert_eq!(
+            community_id(0, a, 128, b, 0, 58),
+            community_id(0, b, 129, a, 0, 58)
+        );
+        // 146/147 (mobile prefix) do not pair in the reference implementations.
+        assert_ne!(
+            community_id(0, a, 146, b, 0, 58),
+            community_id(0, b, 147, a, 0, 58)
+        );
+    }
 }
