@@ -311,3 +311,58 @@ fn tshark_byte_units_are_read_as_truncated() {
     let v6 = parse_conversations("UDP Conversations\ndead::beef:30000           <-> cafe::babe:13000                 0 0 bytes         1 86 bytes        1 86 bytes      0.000000000         0.0000\n");
     assert_eq!(v6[0].a, "[dead::beef]:30000".parse().unwrap());
 }
+
+/// The Community IDs Wireshark computes for the packets of a capture.
+fn tshark_community_ids(pcap: &Path) -> std::collections::BTreeSet<String> {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(pcap)
+        .args([
+            "--enable-protocol",
+            "communityid",
+            "-T",
+            "fields",
+            "-e",
+            "communityid",
+        ])
+        .output()
+        .expect("running tshark");
+    String::from_utf8_lossy(&out.stdout)
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| s.starts_with("1:"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn community_ids_agree_with_wireshark() {
+    // Wireshark's implementation hashes the innermost port-carrying layer of each packet: every
+    // TCP/UDP/ICMP flow NTA reports (outer tunnel conversations aside) must carry one of them.
+    if !tshark_available() {
+        return;
+    }
+    let (Some(zeek), Some(ndpi)) = (zeek_pcaps(), common::captures_in("pcaps/ndpi")) else {
+        return;
+    };
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for p in zeek.iter().chain(ndpi.iter()) {
+        let theirs = tshark_community_ids(p);
+        for f in flows(&read_ok(&[p.as_path()], &[])) {
+            let proto = f["proto"].as_str().unwrap_or("");
+            if f.get("encapsulates").is_some()
+                || !matches!(proto, "TCP" | "UDP" | "ICMP" | "IPv6-ICMP")
+            {
+                continue;
+            }
+            checked += 1;
+            let id = f["community_id"].as_str().unwrap_or("");
+            if !theirs.contains(id) {
+                problems.push(format!("{}: {} {id}", p.display(), flow_label(f)));
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} flows checked");
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
