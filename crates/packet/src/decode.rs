@@ -546,7 +546,21 @@ impl<'a> Walk<'a> {
         transport: Transport,
         payload: &'a [u8],
     ) {
-        let outer = Packet {
+        let outer = self.packet_here(src, dst, proto, ttl, transport, payload);
+        self.fallback = Some((outer, self.tunnels.len()));
+    }
+
+    /// A packet at this point of the walk (tunnel layers are filled in by `decode`).
+    fn packet_here(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: u8,
+        ttl: u8,
+        transport: Transport,
+        payload: &'a [u8],
+    ) -> Packet<'a> {
+        Packet {
             ts_ns: self.ctx.ts_ns,
             wire_len: self.ctx.wire_len,
             vlan: self.ctx.vlan,
@@ -559,8 +573,7 @@ impl<'a> Walk<'a> {
             truncated: self.ctx.truncated,
             reassembled: self.ctx.reassembled,
             tunnels: &[],
-        };
-        self.fallback = Some((outer, self.tunnels.len()));
+        }
     }
 
     fn enter_tunnel(
@@ -838,20 +851,7 @@ impl<'a> Walk<'a> {
                 (Transport::Other, d)
             }
         };
-        self.packet = Some(Packet {
-            ts_ns: self.ctx.ts_ns,
-            wire_len: self.ctx.wire_len,
-            vlan: self.ctx.vlan,
-            src,
-            dst,
-            proto,
-            ttl,
-            transport,
-            payload,
-            truncated: self.ctx.truncated,
-            reassembled: self.ctx.reassembled,
-            tunnels: &[],
-        });
+        self.packet = Some(self.packet_here(src, dst, proto, ttl, transport, payload));
         Ok(Next::Final)
     }
 }
