@@ -457,7 +457,11 @@ impl FileSource {
         };
         fresh.mem[..tail].copy_from_slice(&self.chunk.mem[self.pos..self.pos + tail]);
         fresh.len = tail;
-        while fresh.len < fresh.mem.len() {
+        // Read until the pending record is complete, then take what one read gives: a file
+        // fills the chunk in one call, and a slow pipe (`tcpdump -w - | nta read -`) is
+        // processed as its packets arrive instead of 256 KiB later.
+        let enough = need.max(tail + 1);
+        while fresh.len < enough.min(fresh.mem.len()) {
             match self.input.read(&mut fresh.mem[fresh.len..]) {
                 Ok(0) => {
                     self.eof = true;

@@ -119,6 +119,8 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
     if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         bail!("stdin (-) can be read only once");
     }
+    // Before any input is read: reading stdin may wait, and Ctrl-C must work meanwhile.
+    let stop = stop_on_signals()?;
     // Check every input first, so a bad one fails before any output is written; each is
     // opened again when its turn comes (stdin, which cannot be, is kept open).
     let mut total = Some(0u64);
@@ -145,7 +147,7 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
     });
     let out = open_output(&a.common, &cfg)?;
     let mut opts = RunOptions::files(workers(&a.common, &cfg));
-    opts.stop = stop_on_signals()?;
+    opts.stop = stop;
     let bar = progress_bar(total, a.common.quiet);
     if let Some(bar) = bar.clone() {
         let started = std::time::Instant::now();

@@ -695,3 +695,46 @@ fn a_full_disk_is_an_error_whatever_the_worker_count() {
         );
     }
 }
+
+#[test]
+fn a_second_signal_stops_a_stuck_run_at_once() {
+    // stdin stays open and silent: the run waits in read(2), so the first SIGINT (a request
+    // to stop after flushing) cannot be served; the second must end the process, status 130.
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut pcap = Pcap::new(1);
+    pcap.packet(1, &eth_udp([10, 0, 0, 1], 1000, [10, 0, 0, 2], 53, b"q"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nta"))
+        .args(["read", "-q", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(pcap.bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        let ok = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(ok.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(stdin);
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("nta did not exit after two SIGINTs");
+    };
+    assert_eq!(status.code(), Some(130));
+}
