@@ -628,6 +628,11 @@ fn capture_with_invalid_bpf_filter_shows_libpcaps_message() {
     ]);
     run.expect_code(1);
     let line = run.error_line();
+    if line.contains("no permission to capture") {
+        // Root without CAP_NET_RAW (some containers): the filter is never reached.
+        println!("SKIPPED: this root cannot capture on lo: {line}");
+        return;
+    }
     assert!(line.contains("tcp port"), "names the filter: {line}");
     assert!(line.contains("BPF"), "{line}");
     // libpcap's own words.
