@@ -250,19 +250,6 @@ impl Decoder {
         };
         let mut p = match walk.run(Next::Link(link, frame)) {
             Ok(p) => p,
-            Err(Stop::Held) => return None,
-            Err(stop @ (Stop::Done | Stop::Bad)) => match walk.fallback.take() {
-                Some((outer, depth)) => {
-                    walk.tunnels.truncate(depth);
-                    outer
-                }
-                None => {
-                    if matches!(stop, Stop::Bad) {
-                        walk.counters.invalid += 1;
-                    }
-                    return None;
-                }
-            },
             Err(Stop::Reassembled) => {
                 let Walk {
                     counters,
@@ -290,23 +277,12 @@ impl Decoder {
                 };
                 let p = match inner.run(Next::Ip(datagram)) {
                     Ok(p) => p,
-                    Err(Stop::Held) => return None,
-                    Err(stop) => match inner.fallback.take() {
-                        Some((outer, depth)) => {
-                            inner.tunnels.truncate(depth);
-                            outer
-                        }
-                        None => {
-                            if matches!(stop, Stop::Bad) {
-                                inner.counters.invalid += 1;
-                            }
-                            return None;
-                        }
-                    },
+                    Err(stop) => inner.salvage(stop)?,
                 };
                 walk = inner;
                 p
             }
+            Err(stop) => walk.salvage(stop)?,
         };
         let t: &'a Tunnels = walk.tunnels;
         p.tunnels = t.as_slice();
@@ -315,6 +291,26 @@ impl Decoder {
 }
 
 impl<'a> Walk<'a> {
+    /// The walk stopped short: the outer packet of the tunnel being entered, if any; else
+    /// nothing (a malformed frame is counted as invalid, a held fragment is not).
+    fn salvage(&mut self, stop: Stop) -> Option<Packet<'a>> {
+        if matches!(stop, Stop::Held | Stop::Reassembled) {
+            return None;
+        }
+        match self.fallback.take() {
+            Some((outer, depth)) => {
+                self.tunnels.truncate(depth);
+                Some(outer)
+            }
+            None => {
+                if matches!(stop, Stop::Bad) {
+                    self.counters.invalid += 1;
+                }
+                None
+            }
+        }
+    }
+
     fn run(&mut self, start: Next<'a>) -> Result<Packet<'a>, Stop> {
         let mut next = start;
         for _ in 0..MAX_STEPS {
