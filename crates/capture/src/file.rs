@@ -340,11 +340,6 @@ impl FileSource {
         Ok(src)
     }
 
-    /// Packets read so far.
-    pub fn packets(&self) -> u64 {
-        self.packets
-    }
-
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path

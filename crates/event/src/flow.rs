@@ -10,14 +10,9 @@ use serde::{Serialize, Serializer};
 use crate::json::JsonOut;
 use crate::time::Timestamp;
 
-/// EVE's name for an IP protocol, spelled as Suricata spells it; a number when unnamed.
-pub fn proto_name(proto: u8) -> ProtoName {
-    ProtoName(proto)
-}
-
 /// Displays an IP protocol as EVE names it.
 #[derive(Clone, Copy, Debug)]
-pub struct ProtoName(u8);
+pub struct ProtoName(pub u8);
 
 impl fmt::Display for ProtoName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -21,7 +21,7 @@ mod sink;
 mod stats;
 mod time;
 
-pub use flow::{flow_event, proto_name, FlowEvent, ProtoName};
+pub use flow::{flow_event, FlowEvent, ProtoName};
 pub use sink::{EveWriter, EventSink};
 pub use stats::{stats_body, CaptureStats, EngineStats};
 pub use time::{format_timestamp, Timestamp};
@@ -49,13 +49,6 @@ impl Event<'_> {
                 let _ = serde_json::to_writer(&mut *buf, r);
             }
         }
-    }
-
-    /// The event as a JSON value (for sinks that work on trees; slower than `write_json`).
-    pub fn to_value(&self) -> Value {
-        let mut buf = Vec::new();
-        self.write_json(&mut buf);
-        serde_json::from_slice(&buf).unwrap_or(Value::Null)
     }
 }
 
