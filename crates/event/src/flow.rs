@@ -55,12 +55,61 @@ fn is_icmp(proto: u8) -> bool {
 
 /// The `flow` event of an ended flow, as a view to write.
 pub fn flow_event(ended: &EndedFlow) -> FlowEvent<'_> {
-    FlowEvent(ended)
+    FlowEvent {
+        ended,
+        app_proto: None,
+    }
 }
 
 /// An [`EndedFlow`] seen as an EVE `flow` event.
 #[derive(Clone, Copy, Debug)]
-pub struct FlowEvent<'a>(pub &'a EndedFlow);
+pub struct FlowEvent<'a> {
+    /// The flow.
+    pub ended: &'a EndedFlow,
+    /// What the application layer found the flow to speak (`http`, …, `failed`); `None` when
+    /// no payload was seen.
+    pub app_proto: Option<&'a str>,
+}
+
+impl<'a> FlowEvent<'a> {
+    /// The same event with `app_proto` set.
+    pub fn with_app_proto(self, app_proto: Option<&'a str>) -> Self {
+        FlowEvent { app_proto, ..self }
+    }
+}
+
+/// Writes EVE's envelope of a flow-bound event: `timestamp` … `proto`, then `vlan` and
+/// `tunnel`. `to_server` tells whether the source is the client.
+pub(crate) fn envelope(
+    out: &mut JsonOut<'_>,
+    f: &Flow,
+    ts_ns: u64,
+    event_type: &str,
+    to_server: bool,
+) {
+    let (client, server, proto) = (f.client(), f.server(), f.proto());
+    let (src, dst) = if to_server {
+        (client, server)
+    } else {
+        (server, client)
+    };
+    ts(out, "timestamp", ts_ns);
+    out.u64("flow_id", f.flow_id());
+    out.plain("event_type", event_type);
+    out.ip("src_ip", src.0);
+    if has_ports(proto) {
+        out.u64("src_port", u64::from(src.1));
+    }
+    out.ip("dest_ip", dst.0);
+    if has_ports(proto) {
+        out.u64("dest_port", u64::from(dst.1));
+    }
+    match proto {
+        ip_proto::TCP => out.plain("proto", "TCP"),
+        ip_proto::UDP => out.plain("proto", "UDP"),
+        other => out.plain("proto", &ProtoName(other).to_string()),
+    }
+}
 
 fn hex(b: u8) -> [u8; 2] {
     const D: &[u8; 16] = b"0123456789abcdef";
@@ -126,26 +175,11 @@ fn tcp(out: &mut JsonOut<'_>, f: &Flow) {
 impl FlowEvent<'_> {
     /// Appends the event as one JSON object (no newline).
     pub fn write_json(&self, buf: &mut Vec<u8>) {
-        let f = &self.0.flow;
+        let f = &self.ended.flow;
         let (client, server, proto) = (f.client(), f.server(), f.proto());
         let mut out = JsonOut::new(buf);
         out.open();
-        ts(&mut out, "timestamp", f.last_ns);
-        out.u64("flow_id", f.flow_id());
-        out.plain("event_type", "flow");
-        out.ip("src_ip", client.0);
-        if has_ports(proto) {
-            out.u64("src_port", u64::from(client.1));
-        }
-        out.ip("dest_ip", server.0);
-        if has_ports(proto) {
-            out.u64("dest_port", u64::from(server.1));
-        }
-        match proto {
-            ip_proto::TCP => out.plain("proto", "TCP"),
-            ip_proto::UDP => out.plain("proto", "UDP"),
-            other => out.plain("proto", &ProtoName(other).to_string()),
-        }
+        envelope(&mut out, f, f.last_ns, "flow", true);
         let icmp = f.icmp.filter(|_| is_icmp(proto));
         if let Some((ty, code)) = icmp {
             out.u64("icmp_type", u64::from(ty));
@@ -160,6 +194,9 @@ impl FlowEvent<'_> {
         if let Some(kind) = f.encapsulates {
             out.plain("encapsulates", kind.name());
         }
+        if let Some(app) = self.app_proto {
+            out.str("app_proto", app);
+        }
         out.object("flow");
         out.u64("pkts_toserver", f.pkts[0]);
         out.u64("pkts_toclient", f.pkts[1]);
@@ -169,7 +206,7 @@ impl FlowEvent<'_> {
         ts(&mut out, "end", f.last_ns);
         out.u64("age", f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000);
         out.plain("state", f.state().name());
-        out.plain("reason", self.0.reason.name());
+        out.plain("reason", self.ended.reason.name());
         out.bool("alerted", false);
         out.close();
         if proto == ip_proto::TCP {

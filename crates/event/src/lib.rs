@@ -15,13 +15,16 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod app;
 mod flow;
 mod json;
 mod sink;
 mod stats;
 mod time;
 
+pub use app::AppEvent;
 pub use flow::{flow_event, FlowEvent, ProtoName};
+pub use json::{escape_into, JsonOut};
 pub use sink::{EveWriter, EventSink};
 pub use stats::{stats_body, CaptureStats, EngineStats};
 pub use time::{format_timestamp, Timestamp};
@@ -35,6 +38,8 @@ use serde_json::Value;
 pub enum Event<'a> {
     /// A flow ended.
     Flow(FlowEvent<'a>),
+    /// An application-layer event (`http`, `dns`, `tls`, …) of a flow.
+    App(AppEvent<'a>),
     /// Any other event (stats, ...).
     Record(&'a Record),
 }
@@ -44,6 +49,7 @@ impl Event<'_> {
     pub fn write_json(&self, buf: &mut Vec<u8>) {
         match self {
             Event::Flow(f) => f.write_json(buf),
+            Event::App(a) => a.write_json(buf),
             // A Record is plain data: serializing it into a Vec cannot fail.
             Event::Record(r) => {
                 let _ = serde_json::to_writer(&mut *buf, r);

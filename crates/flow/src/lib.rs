@@ -19,6 +19,7 @@
 
 mod community_id;
 mod key;
+mod stream;
 mod table;
 mod tcp;
 
@@ -28,4 +29,5 @@ pub use table::{
     EndReason, EndedFlow, Flow, FlowConfig, FlowState, FlowStats, FlowTable, PacketView,
     ProtoTimeouts, Timeouts,
 };
+pub use stream::{Chunk, Stream, StreamConfig, StreamCounters, StreamMemory};
 pub use tcp::TcpState;

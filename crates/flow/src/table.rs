@@ -156,6 +156,9 @@ pub struct Flow {
     pub encapsulates: Option<TunnelKind>,
     /// ICMP type and code of the first packet (for the Community ID).
     pub icmp: Option<(u8, u8)>,
+    /// A handle the table's owner may attach (the application layer's state); 0: none.
+    /// The table only carries it.
+    pub app: u32,
     /// Packets per direction.
     pub pkts: [u64; 2],
     /// Wire bytes per direction.
@@ -180,6 +183,7 @@ impl Flow {
             fin_from: 0,
             client_is_a: forward != from_server,
             icmp: v.icmp.map(|(t, c, _)| (t, c)),
+            app: 0,
             pkts: [0; 2],
             bytes: [0; 2],
             start_ns: v.ts_ns,
