@@ -112,11 +112,10 @@ impl<'a> JsonOut<'a> {
         self.buf.extend_from_slice(json);
     }
 
-    /// Starts writing members into a buffer that holds no object yet (for
-    /// [`JsonOut::raw_members`] later).
+    /// Starts a fresh list of members (`"a":1,"b":2`, no braces) at the end of `buf`, for
+    /// [`JsonOut::raw_members`] later.
     pub fn members(buf: &'a mut Vec<u8>) -> Self {
-        let first = buf.is_empty();
-        JsonOut { buf, first }
+        JsonOut { buf, first: true }
     }
 
     /// An unsigned integer member.

@@ -1,0 +1,24 @@
+//! The application layer: which protocol a flow speaks, found from its content, and what it
+//! says, as EVE events.
+//!
+//! Each protocol lives in its own folder with the same shape: a `probe` that recognises the
+//! protocol from the first bytes of a direction, a [`Parser`] that follows one flow (its state,
+//! bounded), and the events it writes. [`AppLayer`] (one per worker) runs them: it feeds TCP
+//! flows through stream reassembly ([`nta_flow::Stream`]), probes until one protocol matches
+//! (ports are only a hint), then hands every in-order byte to that protocol's parser.
+#![forbid(unsafe_code)]
+
+mod parser;
+mod registry;
+#[cfg(test)]
+mod testing;
+
+pub use parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport};
+pub use registry::{ports_contain, Builtin, Info, PortRange, Protocol, ProtocolRef};
+
+/// The built-in protocols, in the order they are probed (after port hints).
+pub fn builtins() -> Vec<Builtin> {
+    vec![
+        // One line per protocol module: `<module>::protocol(),`
+    ]
+}
