@@ -83,8 +83,10 @@ else
 fi
 
 # Targets.
-TARGET_W1_PPS=3000000       # nta --workers 1, packets per second
-TARGET_W1_VS_TCPDUMP=0.5    # nta --workers 1 rate / tcpdump rate
+TARGET_W1_PPS=3000000       # nta --workers 1 --protocols none, packets per second
+TARGET_W1_VS_TCPDUMP=0.5    # nta --workers 1 --protocols none rate / tcpdump rate
+TARGET_APP_VS_NONE=0.5      # every parser on / no application layer, --workers 1
+TARGET_APP_VS_TSHARK=20     # nta --workers 1 (every parser) rate / tshark -q rate
 TARGET_W2_SPEEDUP=1.6       # nta --workers 2 rate / --workers 1 rate
 TARGET_BYTES_PER_FLOW=512   # resident bytes per concurrent flow
 
@@ -244,9 +246,10 @@ LOADAVG_BEFORE=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
 # Interleaved, so a change in background load touches every tool alike.
 for ((i = 1; i <= RUNS; i++)); do
-    note "throughput run $i/$RUNS: tcpdump, nta --workers 1, nta --workers 2"
+    note "throughput run $i/$RUNS: tcpdump, nta --workers 1 (no app layer, then every parser), nta --workers 2"
     timed "$T/tcpdump" tcpdump -r "$OUT/bench.pcap" -w /dev/null
-    rm -f "$OUT/eve1.json" "$OUT/eve2.json"
+    rm -f "$OUT/eve0.json" "$OUT/eve1.json" "$OUT/eve2.json"
+    timed "$T/w1none" "$NTA" read "$OUT/bench.pcap" --workers 1 --protocols none -q -o "$OUT/eve0.json"
     timed "$T/w1" "$NTA" read "$OUT/bench.pcap" --workers 1 -q -o "$OUT/eve1.json"
     timed "$T/w2" "$NTA" read "$OUT/bench.pcap" --workers 2 -q -o "$OUT/eve2.json"
     # Check the output of every run, not just the last: a race shows up in some.
@@ -255,8 +258,13 @@ for ((i = 1; i <= RUNS; i++)); do
 done
 
 if ((HAVE_TSHARK)); then
-    note "tshark -z conv,tcp (once, for scale)"
-    timed "$T/tshark" tshark -r "$OUT/bench.pcap" -q -z conv,tcp
+    # `tshark -q` with nothing asked of it (no tap, no filter) reads the file without building
+    # protocol trees: it runs at file-reading speed. A tap (`-z io,stat,0`) makes it dissect
+    # every packet to the application layer: the reference for a full dissection. Once each:
+    # the second is slow.
+    note "tshark -r bench.pcap -q, and with -z io,stat,0 (once each)"
+    timed "$T/tshark" tshark -r "$OUT/bench.pcap" -q
+    timed "$T/tsharkz" tshark -r "$OUT/bench.pcap" -q -z io,stat,0
 fi
 
 for ((i = 1; i <= RUNS; i++)); do
@@ -284,6 +292,7 @@ CONC_TOTAL=$(json_get "$OUT/evec.json" .stats.flow.total)
 CONC_EVICTED=$(json_get "$OUT/evec.json" .stats.flow.evicted)
 
 W_TCPDUMP=$(median "$T/tcpdump" 1)
+W_W1NONE=$(median "$T/w1none" 1)
 W_W1=$(median "$T/w1" 1)
 W_W2=$(median "$T/w2" 1)
 W_CONC=$(median "$T/conc" 1)
@@ -294,9 +303,12 @@ rate() {
     awk -v p="$PKTS" -v s="$1" 'BEGIN { if (s > 0) printf "%d", p / s; else print 0 }'
 }
 R_TCPDUMP=$(rate "$W_TCPDUMP")
+R_W1NONE=$(rate "$W_W1NONE")
 R_W1=$(rate "$W_W1")
 R_W2=$(rate "$W_W2")
-VS_TCPDUMP=$(awk -v a="$R_W1" -v b="$R_TCPDUMP" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+VS_TCPDUMP=$(awk -v a="$R_W1NONE" -v b="$R_TCPDUMP" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+APP_VS_NONE=$(awk -v a="$R_W1" -v b="$R_W1NONE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+APP_EVENTS=$(awk '/"event_type":"(http|dns|tls|ssh|smtp)"/ { n++ } END { print n + 0 }' "$OUT/eve1.json")
 SPEEDUP=$(awk -v a="$R_W2" -v b="$R_W1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 
 RSS_CONC=NA RSS_TINY=NA BYTES_PER_FLOW=NA
@@ -364,19 +376,31 @@ rss() {
     echo "| run | runs | median wall (s) | packets/s | max RSS (KiB) |"
     echo "|---|---:|---:|---:|---:|"
     echo "| \`tcpdump -r bench.pcap -w /dev/null\` | $RUNS | $(secs "$W_TCPDUMP") | $(group "$R_TCPDUMP") | |"
-    echo "| \`nta read bench.pcap --workers 1\` | $RUNS | $(secs "$W_W1") | $(group "$R_W1") | $(rss "$T/w1") |"
+    echo "| \`nta read bench.pcap --workers 1 --protocols none\` (no application layer) | $RUNS | $(secs "$W_W1NONE") | $(group "$R_W1NONE") | $(rss "$T/w1none") |"
+    echo "| \`nta read bench.pcap --workers 1\` (every parser) | $RUNS | $(secs "$W_W1") | $(group "$R_W1") | $(rss "$T/w1") |"
     echo "| \`nta read bench.pcap --workers 2\` | $RUNS | $(secs "$W_W2") | $(group "$R_W2") | $(rss "$T/w2") |"
     if ((HAVE_TSHARK)); then
         W_TSHARK=$(median "$T/tshark" 1)
-        echo "| \`tshark -r bench.pcap -q -z conv,tcp\` | 1 | $(secs "$W_TSHARK") | $(group "$(rate "$W_TSHARK")") | $(rss "$T/tshark") |"
+        R_TSHARK=$(rate "$W_TSHARK")
+        W_TSHARKZ=$(median "$T/tsharkz" 1)
+        R_TSHARKZ=$(rate "$W_TSHARKZ")
+        echo "| \`tshark -r bench.pcap -q\` (reads, builds no protocol trees) | 1 | $(secs "$W_TSHARK") | $(group "$R_TSHARK") | $(rss "$T/tshark") |"
+        echo "| \`tshark -r bench.pcap -q -z io,stat,0\` (dissects every packet) | 1 | $(secs "$W_TSHARKZ") | $(group "$R_TSHARKZ") | $(rss "$T/tsharkz") |"
     fi
     echo "| \`nta read concurrent.pcap --workers 1\` ($(group "$CONC_FLOWS") flows) | $RUNS | $(secs "$W_CONC") | | $(rss "$T/conc") |"
     echo "| \`nta read tiny.pcap --workers 1\` (baseline) | $RUNS | $(secs "$W_TINY") | | $(rss "$T/tiny") |"
     echo
     echo "| check | value | target | result |"
     echo "|---|---:|---:|---|"
-    check "nta --workers 1 packets/s" "$(group "$R_W1")" ">= $(group "$TARGET_W1_PPS")" "$(ge "$R_W1" "$TARGET_W1_PPS")"
-    check "nta --workers 1 rate / tcpdump rate" "$VS_TCPDUMP" ">= $TARGET_W1_VS_TCPDUMP" "$(ge "$VS_TCPDUMP" "$TARGET_W1_VS_TCPDUMP")"
+    check "nta --workers 1 --protocols none packets/s" "$(group "$R_W1NONE")" ">= $(group "$TARGET_W1_PPS")" "$(ge "$R_W1NONE" "$TARGET_W1_PPS")"
+    check "nta --workers 1 --protocols none rate / tcpdump rate" "$VS_TCPDUMP" ">= $TARGET_W1_VS_TCPDUMP" "$(ge "$VS_TCPDUMP" "$TARGET_W1_VS_TCPDUMP")"
+    check "--workers 1: every parser / no application layer ($(group "$APP_EVENTS") http, dns, tls, ssh, smtp events)" "$APP_VS_NONE" ">= $TARGET_APP_VS_NONE" "$(ge "$APP_VS_NONE" "$TARGET_APP_VS_NONE")"
+    if ((HAVE_TSHARK)); then
+        VS_TSHARK=$(awk -v a="$R_W1" -v b="$R_TSHARK" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+        VS_TSHARKZ=$(awk -v a="$R_W1" -v b="$R_TSHARKZ" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+        check "nta --workers 1 (every parser) rate / \`tshark -q\` rate" "$VS_TSHARK" ">= $TARGET_APP_VS_TSHARK" "$(ge "$VS_TSHARK" "$TARGET_APP_VS_TSHARK")"
+        check "nta --workers 1 (every parser) rate / \`tshark -q -z io,stat,0\` rate" "$VS_TSHARKZ" ">= $TARGET_APP_VS_TSHARK" "$(ge "$VS_TSHARKZ" "$TARGET_APP_VS_TSHARK")"
+    fi
     check "--workers 2 / --workers 1 speedup" "$SPEEDUP" ">= $TARGET_W2_SPEEDUP" "$(ge "$SPEEDUP" "$TARGET_W2_SPEEDUP")"
     if [[ $BYTES_PER_FLOW == NA ]]; then
         echo "| resident bytes per flow at $(group "$CONC_FLOWS") concurrent flows | n/a | <= $TARGET_BYTES_PER_FLOW | SKIP (no GNU time) |"

@@ -29,6 +29,19 @@ pub enum Command {
     Gen(GenArgs),
     /// Generate a sample capture, analyse it, and show what NTA found.
     Demo(DemoArgs),
+    /// List every application-layer protocol NTA knows (built-in and user-defined) and its
+    /// state under the configuration.
+    Protocols(ProtocolsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolsArgs {
+    /// Configuration file (TOML).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// As the run would see them with `--protocols LIST`.
+    #[arg(long, value_name = "LIST")]
+    pub protocols: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +69,10 @@ pub struct Common {
     /// No progress bar or summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Application-layer protocols to analyse, comma-separated (`http,dns,tls`), `all`, or
+    /// `none`; overrides the configuration's enabled flags for this run.
+    #[arg(long, value_name = "LIST")]
+    pub protocols: Option<String>,
 }
 
 #[derive(Debug, Args)]

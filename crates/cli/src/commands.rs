@@ -14,7 +14,9 @@ use nta_capture::{list_interfaces, FileSource, LiveConfig, LiveSource, PacketSou
 use nta_engine::{run, Config, RunOptions, Summary};
 use nta_packet::LinkType;
 
-use crate::args::{CaptureArgs, Cli, Command, Common, ConfigCommand, DemoArgs, GenArgs, ReadArgs};
+use crate::args::{
+    CaptureArgs, Cli, Command, Common, ConfigCommand, DemoArgs, GenArgs, ProtocolsArgs, ReadArgs,
+};
 
 /// Exit status when an input was damaged but everything before the damage was processed
 /// (2 is taken by usage errors).
@@ -34,7 +36,56 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         },
         Command::Gen(a) => gen(a),
         Command::Demo(a) => demo(a),
+        Command::Protocols(a) => protocols(a),
     }
+}
+
+/// `--protocols LIST` applied to the configuration.
+fn select_protocols(cfg: &mut Config, list: Option<&str>) {
+    let Some(list) = list else { return };
+    let names: Vec<String> = list
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    cfg.protocols.only = match names.as_slice() {
+        [one] if one == "all" => None,
+        [one] if one == "none" => Some(Vec::new()),
+        _ => Some(names),
+    };
+}
+
+fn protocols(a: ProtocolsArgs) -> Result<ExitCode> {
+    let mut cfg = load_config(a.config.as_deref())?;
+    select_protocols(&mut cfg, a.protocols.as_deref());
+    let reg = cfg.protocols.registry()?;
+    println!(
+        "{:<12} {:<8} {:<9} {:<5} {:<28} {:<10} DESCRIPTION",
+        "NAME", "STATE", "TRANSPORT", "LOG", "PORTS", "SOURCE"
+    );
+    for e in reg.entries() {
+        let info = e.proto.info();
+        let transports: Vec<&str> = info.transports.iter().map(|t| t.name()).collect();
+        let mut ports: Vec<String> = e.ports.iter().map(|p| p.to_string()).collect();
+        if ports.is_empty() {
+            ports.push("any".into());
+        }
+        let mut ports = ports.join(",");
+        if info.port_gated {
+            ports.push_str(" (only)");
+        }
+        println!(
+            "{:<12} {:<8} {:<9} {:<5} {:<28} {:<10} {}",
+            info.name,
+            if e.enabled { "enabled" } else { "disabled" },
+            transports.join("+"),
+            if e.log { "yes" } else { "no" },
+            ports,
+            info.source,
+            info.description
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The documented defaults, as a file a user can start from.
@@ -115,7 +166,9 @@ fn print_summary(s: &Summary, quiet: bool) {
 }
 
 fn read(a: ReadArgs) -> Result<ExitCode> {
-    let cfg = load_config(a.common.config.as_deref())?;
+    let mut cfg = load_config(a.common.config.as_deref())?;
+    select_protocols(&mut cfg, a.common.protocols.as_deref());
+    cfg.protocols.registry()?;
     if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         bail!("stdin (-) can be read only once");
     }
@@ -173,7 +226,9 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
 }
 
 fn capture(a: CaptureArgs) -> Result<ExitCode> {
-    let cfg = load_config(a.common.config.as_deref())?;
+    let mut cfg = load_config(a.common.config.as_deref())?;
+    select_protocols(&mut cfg, a.common.protocols.as_deref());
+    cfg.protocols.registry()?;
     let Some(interface) = a.interface.clone().or(cfg.capture.interface.clone()) else {
         bail!("no interface: pass -i IFACE (see `nta interfaces`) or set capture.interface");
     };
@@ -257,11 +312,17 @@ fn interfaces() -> Result<ExitCode> {
 
 fn config_check(file: &Path) -> Result<ExitCode> {
     let cfg = Config::load(file)?;
+    let reg = cfg
+        .protocols
+        .registry()
+        .with_context(|| format!("{}: [protocols]", file.display()))?;
     println!(
-        "{}: valid ({} workers, max {} flows)",
+        "{}: valid ({} workers, max {} flows, {} of {} protocols enabled)",
         file.display(),
         cfg.worker_count(),
-        cfg.flow.max_flows
+        cfg.flow.max_flows,
+        reg.entries().iter().filter(|e| e.enabled).count(),
+        reg.entries().len()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -345,7 +406,11 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         if v["event_type"] != "flow" {
             continue;
         }
-        let proto = v["proto"].as_str().unwrap_or("?").to_string();
+        let proto = format!(
+            "{}/{}",
+            v["proto"].as_str().unwrap_or("?"),
+            v["app_proto"].as_str().unwrap_or("-")
+        );
         let bytes = v["flow"]["bytes_toserver"].as_u64().unwrap_or(0)
             + v["flow"]["bytes_toclient"].as_u64().unwrap_or(0);
         let e = by_proto.entry(proto).or_default();
@@ -353,9 +418,9 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         e.1 += bytes;
         top.push((bytes, v));
     }
-    println!("flows by protocol:");
+    println!("flows by protocol (transport/application):");
     for (p, (n, b)) in &by_proto {
-        println!("  {p:<10} {n:>8} flows {b:>14} bytes");
+        println!("  {p:<16} {n:>8} flows {b:>14} bytes");
     }
     top.sort_by_key(|t| std::cmp::Reverse(t.0));
     println!("largest conversations:");

@@ -1,8 +1,14 @@
-//! Golden cases: the exact flow events NTA writes for known captures, kept in
-//! `tests/cases/<capture>.flows.jsonl` (sorted lines; the stats event is left out because its
-//! timestamp and uptime are wall-clock). Any change to the event format, to flow ids or to what
-//! is decoded shows up here as a diff. After an intended change, rewrite the files with
+//! Golden cases: the exact events NTA writes for known captures — flows and application-layer
+//! events (`http`, `dns`, `tls`, …) — kept in `tests/cases/<capture>.events.jsonl` (sorted
+//! lines; the stats event is left out because its timestamp and uptime are wall-clock). Any
+//! change to the event format, to flow ids, to what is decoded or to what a parser logs shows
+//! up here as a diff. After an intended change, rewrite the files with
 //! `NTA_BLESS=1 cargo test -p nta-cli --test golden` and review the diff.
+//!
+//! Captures: the project's own (`tests/cases/*.pcap`, made by real clients and servers over
+//! loopback with `tests/cases/make-captures.sh`), the user-defined protocol examples
+//! (`examples/protocols/*.pcap`, read with that folder as `protocols.custom_dir`), and the
+//! public captures of `../shared/data` when present.
 
 mod common;
 
@@ -10,17 +16,26 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases")
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn check(capture: &Path) {
-    let events = read_ok(&[capture], &[]);
-    let mut lines = sorted_flow_lines(&events);
+fn cases_dir() -> PathBuf {
+    root().join("tests/cases")
+}
+
+fn check(capture: &Path, extra: &[&str]) {
+    let events = read_ok(&[capture], extra);
+    let mut lines: Vec<String> = events
+        .iter()
+        .filter(|e| e["event_type"] != "stats")
+        .map(|e| e.to_string())
+        .collect();
+    lines.sort();
     lines.push(String::new());
     let got = lines.join("\n");
     let name = capture.file_name().unwrap().to_string_lossy();
-    let golden = cases_dir().join(format!("{name}.flows.jsonl"));
+    let golden = cases_dir().join(format!("{name}.events.jsonl"));
     if std::env::var_os("NTA_BLESS").is_some() {
         std::fs::write(&golden, &got).unwrap();
         println!("blessed {}", golden.display());
@@ -50,11 +65,49 @@ fn check(capture: &Path) {
     }
 }
 
+fn pcaps_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn own_captures_match_their_golden_events() {
+    let pcaps = pcaps_in(&cases_dir());
+    assert!(!pcaps.is_empty(), "no captures in tests/cases");
+    for p in pcaps {
+        check(&p, &[]);
+    }
+}
+
+#[test]
+fn user_protocol_examples_match_their_golden_events() {
+    let dir = root().join("examples/protocols");
+    let cfg = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        cfg.path(),
+        format!(
+            "[protocols]\ncustom_dir = {:?}\n",
+            dir.display().to_string()
+        ),
+    )
+    .unwrap();
+    let pcaps = pcaps_in(&dir);
+    assert!(pcaps.len() >= 2, "the examples have captures");
+    for p in pcaps {
+        check(&p, &["-c", cfg.path().to_str().unwrap()]);
+    }
+}
+
 #[test]
 fn zeek_captures_match_their_golden_events() {
     let Some(pcaps) = zeek_pcaps() else { return };
     for p in pcaps {
-        check(&p);
+        check(&p, &[]);
     }
 }
 
@@ -64,6 +117,6 @@ fn ndpi_captures_match_their_golden_events() {
         return;
     };
     for p in pcaps {
-        check(&p);
+        check(&p, &[]);
     }
 }

@@ -6,6 +6,10 @@ use nta_flow::{FlowConfig, ProtoTimeouts};
 use nta_packet::{DecoderConfig, DefragConfig};
 use serde::{de, Deserialize, Deserializer};
 
+pub use crate::protocols::{
+    PortSpec, ProtocolSection, ProtocolsError, ProtocolsSection, StreamSection,
+};
+
 /// Why a configuration file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -79,6 +83,10 @@ pub struct Config {
     pub defrag: DefragSection,
     /// `[decoder]`
     pub decoder: DecoderSection,
+    /// `[stream]`
+    pub stream: StreamSection,
+    /// `[protocols]`
+    pub protocols: ProtocolsSection,
 }
 
 /// `[capture]`: live capture defaults (command-line flags override).

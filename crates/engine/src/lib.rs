@@ -14,8 +14,11 @@
 
 mod config;
 mod pipeline;
+mod protocols;
 mod worker;
 
-pub use config::{Config, ConfigError};
+pub use config::{
+    Config, ConfigError, PortSpec, ProtocolSection, ProtocolsError, ProtocolsSection, StreamSection,
+};
 pub use pipeline::{run, EngineError, Progress, RunOptions, Summary};
 pub use worker::Snapshot;

@@ -25,6 +25,7 @@ use nta_packet::{dispatch_hash, LinkType};
 
 use crate::worker::{Snapshot, Worker};
 use crate::Config;
+use nta_protocols::{AppCounters, Registry};
 
 const NS: u64 = 1_000_000_000;
 /// Packets per batch: enough to amortise a queue operation, small enough to keep latency low.
@@ -48,6 +49,9 @@ pub enum EngineError {
     /// A worker thread panicked.
     #[error("a worker thread stopped unexpectedly")]
     Worker,
+    /// The protocol settings or a user-defined protocol are wrong.
+    #[error(transparent)]
+    Protocols(#[from] crate::ProtocolsError),
 }
 
 /// Progress of a run, for a progress bar.
@@ -241,7 +245,7 @@ impl Clock {
 }
 
 impl Threads {
-    fn start(cfg: &Config, n: usize, output: Output, live: bool) -> Threads {
+    fn start(cfg: &Config, n: usize, reg: &Arc<Registry>, output: Output, live: bool) -> Threads {
         let (events, writer) = spawn_writer(output, n);
         let depth = cfg.engine.queue_batches;
         let (recycle_tx, recycle) = bounded::<Batch>(n * (depth + 2));
@@ -251,7 +255,7 @@ impl Threads {
         for i in 0..n {
             let (tx, rx) = bounded::<Msg>(depth);
             queues.push(tx);
-            let mut worker = Worker::new(cfg, n, chunk_writer(&events));
+            let mut worker = Worker::new(cfg, n, Arc::clone(reg), chunk_writer(&events));
             let recycle_tx = recycle_tx.clone();
             let snaps = Arc::clone(&snapshots);
             let h = std::thread::Builder::new()
@@ -534,6 +538,7 @@ fn wall_ns() -> u64 {
 
 fn stats_event(
     snap: &Snapshot,
+    reg: &Registry,
     kernel: Option<KernelStats>,
     (queue_drops, events_dropped): (u64, u64),
     workers: usize,
@@ -552,10 +557,53 @@ fn stats_event(
         workers: workers as u64,
         events_dropped,
     };
-    Record::stats(
-        wall_ns(),
-        stats_body(&snap.decoder, &snap.flows, capture.as_ref(), &engine),
-    )
+    let mut body = stats_body(&snap.decoder, &snap.flows, capture.as_ref(), &engine);
+    if let serde_json::Value::Object(m) = &mut body {
+        let (tcp, app) = app_stats(&snap.app, reg);
+        m.insert("tcp".into(), tcp);
+        m.insert("app_layer".into(), app);
+    }
+    Record::stats(wall_ns(), body)
+}
+
+/// `stats.tcp` (reassembly, Suricata's counter names where it has them) and
+/// `stats.app_layer` (flows and transactions per protocol).
+fn app_stats(a: &AppCounters, reg: &Registry) -> (serde_json::Value, serde_json::Value) {
+    use serde_json::{json, Map, Value};
+    let s = &a.stream;
+    let tcp = json!({
+        "segments": s.segments,
+        "reassembly_gap": s.gaps,
+        "overlap": s.overlaps,
+        "overlap_diff_data": s.overlap_diff,
+        "retransmissions": s.retransmissions,
+        "ooo_queued": s.ooo_queued,
+        "stream_depth_reached": s.depth_reached,
+        "ooo_flow_cap": s.ooo_flow_cap,
+        "segment_memcap_drop": s.memcap,
+        "reassembly_memuse": a.memuse,
+    });
+    let mut flows = Map::new();
+    let mut tx = Map::new();
+    for (i, e) in reg.entries().iter().enumerate() {
+        let name = &e.proto.info().name;
+        if let Some(&n) = a.flows.get(i).filter(|&&n| n > 0) {
+            flows.insert(name.clone(), n.into());
+        }
+        if let Some(&n) = a.tx.get(i).filter(|&&n| n > 0) {
+            tx.insert(name.clone(), n.into());
+        }
+    }
+    if a.expected > 0 {
+        flows.insert("ftp-data".into(), a.expected.into());
+    }
+    flows.insert("failed".into(), a.failed.into());
+    let app = json!({
+        "flow": Value::Object(flows),
+        "tx": Value::Object(tx),
+        "parser_stopped": a.parser_stopped,
+    });
+    (tcp, app)
 }
 
 /// Runs the engine over `sources` in order, writing events to `output`; ends with a `stats`
@@ -582,14 +630,16 @@ fn run_sources(
 ) -> Result<Summary, EngineError> {
     let started = Instant::now();
     let n = opts.workers.max(1);
+    let reg = Arc::new(cfg.protocols.registry()?);
     let mut pool = if n == 1 {
         Pool::Inline(Box::new(Worker::new(
             cfg,
             1,
+            Arc::clone(&reg),
             BufWriter::with_capacity(1 << 20, output),
         )))
     } else {
-        Pool::Threads(Threads::start(cfg, n, output, opts.live))
+        Pool::Threads(Threads::start(cfg, n, &reg, output, opts.live))
     };
     let mut summary = Summary::default();
     let mut clock = Clock::default();
@@ -654,7 +704,14 @@ fn run_sources(
             if opts.live && Instant::now() >= next_stats {
                 next_stats = Instant::now() + opts.stats_interval;
                 last_kernel = src.kernel_stats();
-                let ev = stats_event(&pool.snapshot(), last_kernel, pool.drops(), n, started);
+                let ev = stats_event(
+                    &pool.snapshot(),
+                    &reg,
+                    last_kernel,
+                    pool.drops(),
+                    n,
+                    started,
+                );
                 pool.emit(&Event::Record(&ev))?;
             }
         }
@@ -668,7 +725,7 @@ fn run_sources(
     let drops = pool.drops();
     let (totals, mut out) = pool.finish()?;
     summary.queue_drops = drops.0;
-    let ev = stats_event(&totals, last_kernel, drops, n, started);
+    let ev = stats_event(&totals, &reg, last_kernel, drops, n, started);
     use nta_event::EventSink;
     out.emit(&Event::Record(&ev))?;
     out.flush()?;

@@ -1,10 +1,12 @@
 //! One worker: decoder, flow table and event encoding for its shard of the traffic.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use nta_event::{flow_event, EveWriter, Event, EventSink};
 use nta_flow::{EndReason, EndedFlow, FlowStats, FlowTable, PacketView};
 use nta_packet::{DecodeCounters, Decoder, LinkType};
+use nta_protocols::{AppCounters, AppLayer, Registry};
 
 use crate::Config;
 
@@ -19,6 +21,8 @@ pub struct Snapshot {
     pub flows_active: u64,
     /// Bytes held for reassembly now.
     pub defrag_bytes: u64,
+    /// Application layer and TCP reassembly.
+    pub app: AppCounters,
 }
 
 impl Snapshot {
@@ -28,30 +32,48 @@ impl Snapshot {
         self.flows.merge(&o.flows);
         self.flows_active += o.flows_active;
         self.defrag_bytes += o.defrag_bytes;
+        self.app.merge(&o.app);
     }
 }
 
 pub(crate) struct Worker<W: Write> {
     decoder: Decoder,
     flows: FlowTable,
+    app: AppLayer,
     out: EveWriter<W>,
     out_error: Option<io::Error>,
 }
 
-fn emit(out: &mut EveWriter<impl Write>, err: &mut Option<io::Error>, ended: &EndedFlow) {
+fn write(out: &mut EveWriter<impl Write>, err: &mut Option<io::Error>, ev: &Event<'_>) {
     if err.is_some() {
         return;
     }
-    if let Err(e) = out.emit(&Event::Flow(flow_event(ended))) {
+    if let Err(e) = out.emit(ev) {
         *err = Some(e);
     }
 }
 
+/// A flow ended: its last app-layer events, then its `flow` event.
+fn end_flow(
+    app: &mut AppLayer,
+    out: &mut EveWriter<impl Write>,
+    err: &mut Option<io::Error>,
+    ended: &EndedFlow,
+) {
+    let app_proto = app.flow_end(ended, &mut |ev| write(out, err, ev));
+    write(
+        out,
+        err,
+        &Event::Flow(flow_event(ended).with_app_proto(app_proto)),
+    );
+}
+
 impl<W: Write> Worker<W> {
-    pub(crate) fn new(cfg: &Config, workers: usize, out: W) -> Self {
+    pub(crate) fn new(cfg: &Config, workers: usize, reg: Arc<Registry>, out: W) -> Self {
         Worker {
             decoder: Decoder::new(cfg.decoder_config(workers)),
             flows: FlowTable::new(cfg.flow_config(workers)),
+            app: AppLayer::new(reg, cfg.protocols.app_config(&cfg.stream, workers)),
             out: EveWriter::new(out),
             out_error: None,
         }
@@ -64,17 +86,20 @@ impl<W: Write> Worker<W> {
         let Worker {
             decoder,
             flows,
+            app,
             out,
             out_error,
         } = self;
         let Some(p) = decoder.decode(link, ts_ns, wire_len, data) else {
             return;
         };
-        let mut sink = |e: EndedFlow| emit(out, out_error, &e);
-        flows.update(&PacketView::from_packet(&p), &mut sink);
+        let (flow, to_server) = flows.update(&PacketView::from_packet(&p), &mut |e| {
+            end_flow(app, out, out_error, &e)
+        });
+        app.packet(flow, to_server, &p, &mut |ev| write(out, out_error, ev));
         for i in 0..p.tunnels.len() {
             if let Some(v) = PacketView::outer_udp(&p, i) {
-                flows.update(&v, &mut sink);
+                flows.update(&v, &mut |e| end_flow(app, out, out_error, &e));
             }
         }
     }
@@ -85,10 +110,11 @@ impl<W: Write> Worker<W> {
         let Worker {
             decoder,
             flows,
+            app,
             out,
             out_error,
         } = self;
-        flows.expire(now_ns, &mut |e| emit(out, out_error, &e));
+        flows.expire(now_ns, &mut |e| end_flow(app, out, out_error, &e));
         decoder.expire(now_ns);
         if out_error.is_none() {
             if let Err(e) = out.flush() {
@@ -107,6 +133,7 @@ impl<W: Write> Worker<W> {
             flows: self.flows.stats().clone(),
             flows_active: self.flows.len() as u64,
             defrag_bytes: self.decoder.defrag_usage().1 as u64,
+            app: self.app.counters(),
         }
     }
 
@@ -122,11 +149,14 @@ impl<W: Write> Worker<W> {
     pub(crate) fn finish(mut self) -> (Snapshot, EveWriter<W>, Option<io::Error>) {
         let Worker {
             flows,
+            app,
             out,
             out_error,
             ..
         } = &mut self;
-        flows.flush(EndReason::Shutdown, &mut |e| emit(out, out_error, &e));
+        flows.flush(EndReason::Shutdown, &mut |e| {
+            end_flow(app, out, out_error, &e)
+        });
         if self.out_error.is_none() {
             if let Err(e) = self.out.flush() {
                 self.out_error = Some(e);

@@ -143,6 +143,26 @@ fn tunnels(out: &mut JsonOut<'_>, layers: &[TunnelLayer]) {
     out.end_array();
 }
 
+/// `icmp`: the names of the first packet's type and code; for an echo exchange (requests and
+/// replies paired by identifier into one flow), how many of each.
+fn icmp_names(out: &mut JsonOut<'_>, v6: bool, ty: u8, code: u8, f: &Flow) {
+    out.object("icmp");
+    if let Some(n) = crate::icmp::type_name(v6, ty) {
+        out.plain("type_name", n);
+    }
+    if let Some(n) = crate::icmp::code_name(v6, ty, code) {
+        out.plain("code_name", n);
+    }
+    if crate::icmp::is_echo_request(v6, ty) {
+        out.object("echo");
+        out.u64("requests", f.pkts[0]);
+        out.u64("replies", f.pkts[1]);
+        out.u64("unanswered", f.pkts[0].saturating_sub(f.pkts[1]));
+        out.close();
+    }
+    out.close();
+}
+
 fn tcp(out: &mut JsonOut<'_>, f: &Flow) {
     let all = f.tcp_flags[0] | f.tcp_flags[1];
     out.object("tcp");
@@ -211,6 +231,9 @@ impl FlowEvent<'_> {
         out.close();
         if proto == ip_proto::TCP {
             tcp(&mut out, f);
+        }
+        if let Some((ty, code)) = icmp {
+            icmp_names(&mut out, proto == ip_proto::ICMPV6, ty, code, f);
         }
         let (sp, dp) = match icmp {
             Some((ty, code)) => (u16::from(ty), u16::from(code)),

@@ -17,6 +17,7 @@
 
 mod app;
 mod flow;
+pub mod icmp;
 mod json;
 mod sink;
 mod stats;

@@ -25,9 +25,9 @@ mod tcp;
 
 pub use community_id::community_id;
 pub use key::FlowKey;
+pub use stream::{Chunk, Stream, StreamConfig, StreamCounters, StreamMemory};
 pub use table::{
     EndReason, EndedFlow, Flow, FlowConfig, FlowState, FlowStats, FlowTable, PacketView,
     ProtoTimeouts, Timeouts,
 };
-pub use stream::{Chunk, Stream, StreamConfig, StreamCounters, StreamMemory};
 pub use tcp::TcpState;

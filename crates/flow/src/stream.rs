@@ -141,6 +141,9 @@ pub struct Stream {
     queue: Vec<Queued>,
     queued_bytes: usize,
     depth_reached: bool,
+    /// Sequence number of this side's FIN, once seen (it takes a sequence number but carries
+    /// no data: an acknowledgement of it is not a hole).
+    fin_seq: Option<u32>,
 }
 
 /// Where a sequence number falls relative to `next_seq` (wrapping, ±2 GiB).
@@ -158,9 +161,21 @@ impl Stream {
         }
     }
 
+    /// A FIN from this side at `seq` (after `len` bytes of payload in the same segment).
+    pub fn fin(&mut self, seq: u32, len: usize) {
+        if self.fin_seq.is_none() {
+            self.fin_seq = Some(seq.wrapping_add(len as u32));
+        }
+    }
+
     /// Bytes held by this stream (pending and queued).
     pub fn held(&self) -> usize {
         self.pending.len() + self.queued_bytes
+    }
+
+    /// Segments wait behind a hole (an acknowledgement may show the hole is a gap).
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
     }
 
     /// The reassembly depth was reached: nothing more will be delivered.
@@ -239,6 +254,11 @@ impl Stream {
         if !self.started || self.depth_reached {
             return;
         }
+        // The FIN's sequence number is not data.
+        let ack = match self.fin_seq {
+            Some(f) if rel(ack, f) > 0 => f,
+            _ => ack,
+        };
         let r = rel(ack, self.next_seq);
         // Beyond a window's worth it is not an acknowledgement of this stream's data.
         if r <= 0 || r > (1 << 30) {
@@ -270,6 +290,8 @@ impl Stream {
             }
             self.drain_queue(cfg, mem, c, read);
         }
+        // Bytes kept while the reader waited are offered a last time.
+        self.offer(mem, read);
         self.release(mem);
     }
 

@@ -170,6 +170,21 @@ impl Session {
         };
         let session_id = rng.bytes::<32>();
         let client_hello = tls::client_hello(rng, &sni, &session_id);
+        if rng.below(2) == 0 {
+            // TLS 1.2: the certificate goes in the clear.
+            let server_hello = tls::server_hello_tls12(rng, &session_id);
+            // ClientKeyExchange, ChangeCipherSpec, Finished; then the server's.
+            let client_flight = rng.range(120, 200) as u32;
+            let response = self.bulk_bytes(rng, self.bulk_segments(12));
+            return vec![
+                Message::new(true, client_hello),
+                Message::new(false, server_hello),
+                Message::new(true, Vec::new()).with_fill(Fill::TlsRecords, client_flight),
+                Message::new(false, tls::CHANGE_CIPHER_SPEC.to_vec())
+                    .with_fill(Fill::TlsRecords, 60),
+                Message::new(false, Vec::new()).with_fill(Fill::TlsRecords, response),
+            ];
+        }
         let server_hello = tls::server_hello(rng, &session_id);
         // EncryptedExtensions, Certificate, CertificateVerify, Finished.
         let server_flight = rng.range(2000, 4500) as u32;

@@ -1,7 +1,8 @@
-//! TLS 1.3 handshake records in the shape a modern browser and server send.
+//! TLS handshake records in the shape a modern browser and server send: TLS 1.3, and TLS 1.2
+//! with the server's certificate in the clear.
 //!
-//! Only the cleartext part is real (ClientHello with SNI and ALPN,
-//! ServerHello, ChangeCipherSpec); everything after is application-data
+//! Only the cleartext part is real (ClientHello with SNI and ALPN, ServerHello, for TLS 1.2
+//! Certificate and ServerHelloDone, ChangeCipherSpec); everything after is application-data
 //! records with random content (see [`crate::content::Fill::TlsRecords`]).
 
 use crate::content::{close_len, open_len};
@@ -147,6 +148,55 @@ pub(crate) fn server_hello(rng: &mut SplitMix64, session_id: &[u8; 32]) -> Vec<u
     close_len(&mut b, hello, 3);
     close_len(&mut b, record, 2);
     b.extend_from_slice(&CHANGE_CIPHER_SPEC);
+    b
+}
+
+/// A real self-signed certificate (`CN=*.example.com`, RSA 2048) that every synthetic TLS 1.2
+/// server presents.
+const SITE_CERT: &[u8] = include_bytes!("site-cert.der");
+const HANDSHAKE_CERTIFICATE: u8 = 11;
+const HANDSHAKE_SERVER_HELLO_DONE: u8 = 14;
+const CIPHER_ECDHE_RSA_AES_128_GCM_SHA256: u16 = 0xc02f;
+
+/// A TLS 1.2 server's first flight: ServerHello, Certificate and ServerHelloDone, each in its
+/// own handshake record.
+pub(crate) fn server_hello_tls12(rng: &mut SplitMix64, session_id: &[u8; 32]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(1100);
+    let handshake = |b: &mut Vec<u8>, kind: u8, body: &dyn Fn(&mut Vec<u8>)| {
+        b.push(CONTENT_HANDSHAKE);
+        put16(b, TLS_1_2);
+        let record = open_len(b, 2);
+        b.push(kind);
+        let msg = open_len(b, 3);
+        body(b);
+        close_len(b, msg, 3);
+        close_len(b, record, 2);
+    };
+    let random = rng.bytes::<32>();
+    handshake(&mut b, HANDSHAKE_SERVER_HELLO, &|b| {
+        put16(b, TLS_1_2);
+        b.extend_from_slice(&random);
+        b.push(32);
+        b.extend_from_slice(session_id);
+        put16(b, CIPHER_ECDHE_RSA_AES_128_GCM_SHA256);
+        b.push(0);
+        let extensions = open_len(b, 2);
+        extension(b, EXT_ALPN, |b| {
+            let list = open_len(b, 2);
+            b.push(8);
+            b.extend_from_slice(b"http/1.1");
+            close_len(b, list, 2);
+        });
+        close_len(b, extensions, 2);
+    });
+    handshake(&mut b, HANDSHAKE_CERTIFICATE, &|b| {
+        let chain = open_len(b, 3);
+        let cert = open_len(b, 3);
+        b.extend_from_slice(SITE_CERT);
+        close_len(b, cert, 3);
+        close_len(b, chain, 3);
+    });
+    handshake(&mut b, HANDSHAKE_SERVER_HELLO_DONE, &|_| {});
     b
 }
 

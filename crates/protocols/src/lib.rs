@@ -8,11 +8,29 @@
 //! (ports are only a hint), then hands every in-order byte to that protocol's parser.
 #![forbid(unsafe_code)]
 
+mod app;
+pub mod custom;
+mod dhcp;
+mod dns;
+mod ftp;
+mod http;
+mod modbus;
+mod mqtt;
+mod ntp;
 mod parser;
+mod quic;
 mod registry;
+mod sip;
+mod smb;
+mod smtp;
+mod snmp;
+mod ssh;
 #[cfg(test)]
 mod testing;
+mod tls;
 
+pub use app::{AppConfig, AppCounters, AppLayer, Entry, Registry, MAX_PROTOCOLS};
+pub use custom::{load_dir, load_file, CustomProtocol, DefinitionError};
 pub use parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport};
 pub use registry::{ports_contain, Builtin, Info, PortRange, Protocol, ProtocolRef};
 
@@ -20,5 +38,19 @@ pub use registry::{ports_contain, Builtin, Info, PortRange, Protocol, ProtocolRe
 pub fn builtins() -> Vec<Builtin> {
     vec![
         // One line per protocol module: `<module>::protocol(),`
+        dns::protocol(),
+        dhcp::protocol(),
+        ntp::protocol(),
+        snmp::protocol(),
+        ssh::protocol(),
+        smtp::protocol(),
+        ftp::protocol(),
+        smb::protocol(),
+        mqtt::protocol(),
+        modbus::protocol(),
+        sip::protocol(),
+        http::protocol(),
+        tls::protocol(),
+        quic::protocol(),
     ]
 }

@@ -106,6 +106,13 @@ pub trait Parser: Send {
 
     /// The flow ended: log what is still open.
     fn finish(&mut self, _out: &mut Out<'_>) {}
+
+    /// Nothing more is to be learnt from this flow (a TLS session past its handshake, SSH
+    /// past its key exchange): the rest of the flow skips reassembly and parsing. `finish`
+    /// is still called at the end.
+    fn done(&self) -> bool {
+        false
+    }
 }
 
 /// A flow announced by another one (an FTP data connection announced by PORT or PASV): the next

@@ -110,7 +110,12 @@ impl Harness {
 }
 
 /// A probe input for tests.
-pub(crate) fn probe_input(dir: Dir, data: &[u8], transport: Transport, server_port: u16) -> ProbeInput<'_> {
+pub(crate) fn probe_input(
+    dir: Dir,
+    data: &[u8],
+    transport: Transport,
+    server_port: u16,
+) -> ProbeInput<'_> {
     ProbeInput {
         dir,
         data,
@@ -155,7 +160,11 @@ pub(crate) fn hostile(
             (0..1 + rng.below(4))
                 .map(|_| {
                     let n = rng.below(600);
-                    let d = if rng.below(2) == 0 { Dir::ToServer } else { Dir::ToClient };
+                    let d = if rng.below(2) == 0 {
+                        Dir::ToServer
+                    } else {
+                        Dir::ToClient
+                    };
                     (d, (0..n).map(|_| rng.next() as u8).collect())
                 })
                 .collect()

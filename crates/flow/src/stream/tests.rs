@@ -52,14 +52,21 @@ impl Rig {
     }
     fn seg(&mut self, seq: u32, data: &[u8]) {
         let r = &mut self.r;
-        self.s.segment(seq, data, &self.cfg, &mut self.mem, &mut self.c, &mut |ch| {
-            r.read(ch)
-        });
+        self.s.segment(
+            seq,
+            data,
+            &self.cfg,
+            &mut self.mem,
+            &mut self.c,
+            &mut |ch| r.read(ch),
+        );
     }
     fn ack(&mut self, ack: u32) {
         let r = &mut self.r;
         self.s
-            .ack(ack, &self.cfg, &mut self.mem, &mut self.c, &mut |ch| r.read(ch));
+            .ack(ack, &self.cfg, &mut self.mem, &mut self.c, &mut |ch| {
+                r.read(ch)
+            });
     }
     fn finish(&mut self) {
         let r = &mut self.r;
@@ -269,7 +276,9 @@ fn hostile_segments_do_not_panic() {
         t.cfg.depth = next() % 20_000;
         t.r.take = (next() % 100) as usize;
         for _ in 0..50 {
-            let seq = 1000u32.wrapping_add((next() % 40_000) as u32).wrapping_sub(20_000);
+            let seq = 1000u32
+                .wrapping_add((next() % 40_000) as u32)
+                .wrapping_sub(20_000);
             let n = (next() % 5000) as usize;
             if next() % 4 == 0 {
                 t.ack(seq);
@@ -280,4 +289,14 @@ fn hostile_segments_do_not_panic() {
         t.finish();
         assert_eq!(t.mem.used, 0);
     }
+}
+
+#[test]
+fn acknowledging_a_fin_is_not_a_gap() {
+    let mut t = Rig::new();
+    t.seg(1000, b"abc");
+    t.s.fin(1000, 3);
+    t.ack(1004);
+    assert!(t.r.gaps.is_empty());
+    assert_eq!(t.c.gaps, 0);
 }
