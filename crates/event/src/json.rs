@@ -207,14 +207,45 @@ impl<'a> JsonOut<'a> {
     }
 }
 
+/// Whether `v` is printable ASCII without `"` or `\` (nothing to escape), eight bytes at a
+/// time: long values (JA3 strings, SSH algorithm lists) made the byte-by-byte test a visible
+/// share of writing app-layer events.
+fn plain_ascii(v: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Lanes of `x` that are zero (the classic "has a zero byte" test, exact per lane once
+    // lanes with the high bit set are excluded, which the caller does first).
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        if x & HI != 0 {
+            return false; // not ASCII
+        }
+        // Control bytes (< 0x20): adding 0x60 leaves the high bit clear only for them.
+        let control = !x.wrapping_add(0x6060_6060_6060_6060) & HI;
+        let bad = control
+            | zero(x ^ (LO * u64::from(b'"')))
+            | zero(x ^ (LO * u64::from(b'\\')))
+            | zero(x ^ (LO * 0x7f));
+        if bad != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
 /// Writes `v` as a JSON string: UTF-8 kept, invalid sequences replaced with U+FFFD, quotes,
 /// backslashes and control characters escaped.
 pub fn escape_into(buf: &mut Vec<u8>, v: &[u8]) {
     buf.push(b'"');
     // The common case: printable ASCII with nothing to escape.
-    if v.iter()
-        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-    {
+    if plain_ascii(v) {
         buf.extend_from_slice(v);
         buf.push(b'"');
         return;
@@ -246,6 +277,25 @@ pub fn escape_into(buf: &mut Vec<u8>, v: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_ascii_agrees_with_the_byte_by_byte_test() {
+        let slow = |v: &[u8]| {
+            v.iter()
+                .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        };
+        let mut buf = [b'a'; 24];
+        for pos in 0..24 {
+            for b in 0..=255u8 {
+                buf[pos] = b;
+                for len in [pos + 1, 24] {
+                    let v = &buf[..len];
+                    assert_eq!(plain_ascii(v), slow(v), "byte {b:#x} at {pos}, len {len}");
+                }
+            }
+            buf[pos] = b'a';
+        }
+    }
 
     #[test]
     fn escaped_text_round_trips_through_serde() {

@@ -173,6 +173,11 @@ impl Stream {
         self.pending.len() + self.queued_bytes
     }
 
+    /// This side sent its FIN.
+    pub fn fin_seen(&self) -> bool {
+        self.fin_seq.is_some()
+    }
+
     /// Segments wait behind a hole (an acknowledgement may show the hole is a gap).
     pub fn has_queued(&self) -> bool {
         !self.queue.is_empty()

@@ -186,6 +186,7 @@ impl Cx<'_> {
     fn out<'o>(&'o mut self, log: bool, upgrade: &'o mut Option<&'static str>) -> Out<'o> {
         Out {
             ts_ns: self.ts_ns,
+            transport: self.transport,
             log,
             client: self.client,
             server: self.server,
@@ -342,8 +343,13 @@ impl Session {
                 if let Some(p) = self.parser.as_mut() {
                     let entry = usize::from(self.logging_entry);
                     let log = cx.reg.entries().get(entry).is_some_and(|e| e.log);
+                    let before = cx.written.len();
                     let mut upgrade = None;
-                    if !p.gap(dir, len, &mut cx.out(log, &mut upgrade)) {
+                    let carry_on = p.gap(dir, len, &mut cx.out(log, &mut upgrade));
+                    if let Some(n) = cx.counters.tx.get_mut(entry) {
+                        *n += (cx.written.len() - before) as u64;
+                    }
+                    if !carry_on {
                         self.stop(cx);
                     }
                 }
@@ -560,17 +566,18 @@ impl AppLayer {
         }
         // Nothing more to learn from this flow: later packets skip the application layer,
         // and what reassembly holds for it is freed.
-        let finished = match af.sess.ident {
-            Ident::Failed | Ident::Expected(_) => true,
-            Ident::Proto(_) => af.sess.parser.as_ref().is_none_or(|p| p.done()),
-            Ident::Probing(_) => false,
-        };
-        if finished {
-            if let Some(streams) = af.streams.as_mut() {
-                streams.iter_mut().for_each(|s| s.release(mem));
-            }
-            flow.app |= BYPASS;
-        }
+        // Both sides closed (FIN) with nothing waiting behind a hole: the session is over,
+        // whatever the flow table still holds on to (its `closed` timeout).
+        let closed = af
+            .streams
+            .as_ref()
+            .is_some_and(|s| s.iter().all(|s| s.fin_seen() && !s.has_queued()));
+        let finished = closed
+            || match af.sess.ident {
+                Ident::Failed | Ident::Expected(_) => true,
+                Ident::Proto(_) => af.sess.parser.as_ref().is_none_or(|p| p.done()),
+                Ident::Probing(_) => false,
+            };
         let hole = af
             .streams
             .as_ref()
@@ -582,6 +589,13 @@ impl AppLayer {
         };
         self.flush_events(flow, emit);
         self.take_announcements(p.ts_ns);
+        if finished {
+            // Finish the parser now and free the flow's state: the flow keeps only what it
+            // was found to be, and later packets skip the application layer.
+            if let Some((ident, _)) = self.close(flow, flow.app & SLOT, emit) {
+                flow.app = BYPASS | ident_code(ident);
+            }
+        }
     }
 
     fn match_expected(&mut self, flow: &Flow) {
@@ -650,12 +664,32 @@ impl AppLayer {
         emit: &mut dyn FnMut(&Event<'_>),
     ) -> Option<&str> {
         let flow = &ended.flow;
-        let slot = (flow.app & SLOT) as usize;
+        if flow.app & BYPASS != 0 {
+            return code_name(&self.reg, flow.app & SLOT);
+        }
+        let slot = flow.app & SLOT;
         if slot == 0 {
             return None;
         }
-        let mut af = self.slab.get_mut(slot)?.take()?;
-        self.free.push(slot as u32);
+        let (ident, payload) = self.close(flow, slot, emit)?;
+        match ident {
+            Ident::Expected(_) | Ident::Proto(_) => ident_name(&self.reg, ident),
+            _ if payload => Some("failed"),
+            _ => None,
+        }
+    }
+
+    /// Takes a flow's state out of the slab: drains reassembly into the parser, finishes it,
+    /// emits the last events, frees the slot. Returns what the flow was found to be, and
+    /// whether it carried payload.
+    fn close(
+        &mut self,
+        flow: &Flow,
+        slot: u32,
+        emit: &mut dyn FnMut(&Event<'_>),
+    ) -> Option<(Ident, bool)> {
+        let mut af = self.slab.get_mut(slot as usize)?.take()?;
+        self.free.push(slot);
         let transport = if flow.proto() == ip_proto::TCP {
             Transport::Tcp
         } else {
@@ -703,7 +737,6 @@ impl AppLayer {
         }
         self.announced.clear();
         let ident = af.sess.ident;
-        let payload = af.sess.payload;
         // Events of the flow's last moments carry its final protocol.
         if !self.written.is_empty() {
             let app_proto = ident_name(&self.reg, ident).unwrap_or("failed");
@@ -721,19 +754,40 @@ impl AppLayer {
             self.written.clear();
             self.buf.clear();
         }
-        if slot + 1 == self.slab.len() {
-            // Keep the slab from growing without bound after a burst.
-            while self.slab.len() > 1 && self.slab.last().is_some_and(|s| s.is_none()) {
-                self.slab.pop();
-            }
-            let len = self.slab.len() as u32;
-            self.free.retain(|&i| i < len);
+        if self.free.len() + 1 == self.slab.len() {
+            // Every slot is free: give the memory of a past burst back.
+            self.slab.truncate(1);
+            self.slab.shrink_to(1024);
+            self.free.clear();
+            self.free.shrink_to(1024);
         }
-        match ident {
-            Ident::Expected(_) | Ident::Proto(_) => ident_name(&self.reg, ident),
-            _ if payload => Some("failed"),
-            _ => None,
+        Some((ident, af.sess.payload))
+    }
+}
+
+/// A detached flow's `Flow::app` (with [`BYPASS`]) keeps what it was found to be in its low
+/// bits: 0 failed, 1 + i registry entry i, `EXPECTED + k` the k-th announced protocol.
+const EXPECTED: u32 = 1 << 16;
+const ANNOUNCED: [&str; 1] = ["ftp-data"];
+
+fn ident_code(ident: Ident) -> u32 {
+    match ident {
+        Ident::Proto(i) => 1 + u32::from(i),
+        Ident::Expected(name) => {
+            EXPECTED + ANNOUNCED.iter().position(|&a| a == name).unwrap_or(0) as u32
         }
+        Ident::Failed | Ident::Probing(_) => 0,
+    }
+}
+
+fn code_name(reg: &Registry, code: u32) -> Option<&str> {
+    match code {
+        0 => Some("failed"),
+        c if c >= EXPECTED => ANNOUNCED.get((c - EXPECTED) as usize).copied(),
+        c => reg
+            .entries()
+            .get((c - 1) as usize)
+            .map(|e| e.proto.info().name.as_str()),
     }
 }
 

@@ -108,8 +108,8 @@ pub trait Parser: Send {
     fn finish(&mut self, _out: &mut Out<'_>) {}
 
     /// Nothing more is to be learnt from this flow (a TLS session past its handshake, SSH
-    /// past its key exchange): the rest of the flow skips reassembly and parsing. `finish`
-    /// is still called at the end.
+    /// past its key exchange): `finish` is called at once, the flow's state is freed, and the
+    /// rest of the flow skips reassembly and parsing.
     fn done(&self) -> bool {
         false
     }
@@ -139,6 +139,7 @@ pub(crate) struct Written {
 /// Where a parser puts what it found: events, expected flows, a protocol upgrade.
 pub struct Out<'a> {
     pub(crate) ts_ns: u64,
+    pub(crate) transport: Transport,
     pub(crate) log: bool,
     pub(crate) client: (IpAddr, u16),
     pub(crate) server: (IpAddr, u16),
@@ -152,6 +153,11 @@ impl Out<'_> {
     /// Time of the packet being parsed (ns since the epoch).
     pub fn ts_ns(&self) -> u64 {
         self.ts_ns
+    }
+
+    /// The flow's transport (a protocol carried over both frames its messages differently).
+    pub fn transport(&self) -> Transport {
+        self.transport
     }
 
     /// Whether events of this protocol are logged; a parser may skip building them when not.
@@ -193,7 +199,8 @@ impl Out<'_> {
         });
     }
 
-    /// Announces a flow to come (an FTP data connection).
+    /// Announces a flow to come (an FTP data connection). At most 64 announcements are kept
+    /// per packet; a parser announcing more is misbehaving and the rest are dropped.
     pub fn expect(&mut self, e: Expectation) {
         if self.expect.len() < 64 {
             self.expect.push(e);

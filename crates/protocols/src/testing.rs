@@ -46,6 +46,11 @@ impl Harness {
         let server: IpAddr = "10.0.0.2".parse().unwrap();
         let mut out = Out {
             ts_ns: self.ts_ns,
+            transport: if self.tcp {
+                Transport::Tcp
+            } else {
+                Transport::Udp
+            },
             log: true,
             client: (client, 40000),
             server: (server, 80),
@@ -143,9 +148,21 @@ impl Rng {
     }
 }
 
+/// `rounds`, unless the environment variable `NTA_HOSTILE_ROUNDS` says how many (for a longer
+/// run of every hostile-input test:
+/// `NTA_HOSTILE_ROUNDS=100000 cargo test -p nta-protocols --release hostile`).
+pub(crate) fn hostile_rounds(rounds: usize) -> usize {
+    std::env::var("NTA_HOSTILE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(rounds)
+}
+
 /// Feeds a parser (and the probe) truncated, mutated, randomly split and random versions of
 /// `seeds` (each a list of (direction, bytes) messages of one flow), checking only that
-/// nothing panics and every event is valid JSON. `rounds` flows are tried.
+/// nothing panics and every event is valid JSON. `rounds` flows are tried (see
+/// [`hostile_rounds`]). A round that panics prints the flow it was fed, in hex, before the
+/// test fails.
 pub(crate) fn hostile(
     make: fn() -> Box<dyn Parser>,
     probe: fn(&ProbeInput<'_>) -> Probe,
@@ -153,6 +170,7 @@ pub(crate) fn hostile(
     seeds: &[Vec<(Dir, Vec<u8>)>],
     rounds: usize,
 ) {
+    let rounds = hostile_rounds(rounds);
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let transport = if tcp { Transport::Tcp } else { Transport::Udp };
     for round in 0..rounds {
@@ -199,29 +217,39 @@ pub(crate) fn hostile(
                 _ => {}
             }
         }
-        let mut h = if tcp {
-            Harness::tcp(make())
-        } else {
-            Harness::udp(make())
-        };
-        for (d, m) in &flow {
-            let _ = probe(&probe_input(*d, m, transport, 80));
-            if tcp {
-                // Random split into segments.
-                let mut at = 0;
-                while at < m.len() {
-                    let n = 1 + rng.below(m.len() - at);
-                    h.feed(*d, &m[at..at + n]);
-                    at += n;
-                }
-                if rng.below(10) == 0 {
-                    h.gap(*d, 1 + rng.below(1000) as u64);
-                }
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut h = if tcp {
+                Harness::tcp(make())
             } else {
-                h.feed(*d, m);
+                Harness::udp(make())
+            };
+            for (d, m) in &flow {
+                let _ = probe(&probe_input(*d, m, transport, 80));
+                if tcp {
+                    // Random split into segments.
+                    let mut at = 0;
+                    while at < m.len() {
+                        let n = 1 + rng.below(m.len() - at);
+                        h.feed(*d, &m[at..at + n]);
+                        at += n;
+                    }
+                    if rng.below(10) == 0 {
+                        h.gap(*d, 1 + rng.below(1000) as u64);
+                    }
+                } else {
+                    h.feed(*d, m);
+                }
             }
+            h.finish();
+            let _ = h.events();
+        }));
+        if let Err(panic) = run {
+            eprintln!("hostile: round {round} panicked; the flow it was fed:");
+            for (d, m) in &flow {
+                let hex: String = m.iter().map(|b| format!("{b:02x}")).collect();
+                eprintln!("  {d:?} {hex}");
+            }
+            std::panic::resume_unwind(panic);
         }
-        h.finish();
-        let _ = h.events();
     }
 }

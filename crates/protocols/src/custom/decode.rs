@@ -12,7 +12,7 @@ use nta_event::JsonOut;
 
 use super::definition::{Definition, Endian, Framing};
 use super::fields::{Count, Field, Kind, Len};
-use super::{MAX_GROUP_ENTRIES, MAX_LOGGED_BYTES, MAX_MESSAGES};
+use super::{MAX_GROUP_ENTRIES, MAX_LOGGED_BYTES, MAX_MESSAGES, MAX_MESSAGE_ENTRIES};
 use crate::parser::{Dir, Out, Parser, Transport};
 
 /// The length-field framing's verdict on the start of a stream.
@@ -225,6 +225,8 @@ struct Cursor<'a, 's> {
     body: &'a [u8],
     pos: usize,
     slots: &'s mut [Option<i128>],
+    /// Group entries logged so far in this message.
+    entries: usize,
 }
 
 impl<'a> Cursor<'a, '_> {
@@ -288,6 +290,7 @@ fn write_message(
         body,
         pos: 0,
         slots,
+        entries: 0,
     };
     if decode_fields(&def.fields, &mut c, Some(&mut *w)).is_err() {
         w.bool("truncated", true);
@@ -395,7 +398,8 @@ fn decode_field(
                 }
                 // Entries past the cap are decoded (what follows the group depends on them)
                 // but not logged.
-                let mut ew = if i < MAX_GROUP_ENTRIES as u64 {
+                let mut ew = if i < MAX_GROUP_ENTRIES as u64 && c.entries < MAX_MESSAGE_ENTRIES {
+                    c.entries += 1;
                     w.as_deref_mut()
                 } else {
                     None

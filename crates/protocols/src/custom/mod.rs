@@ -35,7 +35,8 @@
 //! the [`Protocol`] the application layer runs (info, probe, parser) and the loaders.
 //!
 //! Everything is bounded: messages by `max_message` (at most [`MAX_MESSAGE_LIMIT`]), logged
-//! strings and bytes by [`MAX_LOGGED_BYTES`], logged group entries by [`MAX_GROUP_ENTRIES`],
+//! strings and bytes by [`MAX_LOGGED_BYTES`], logged group entries by [`MAX_GROUP_ENTRIES`] per group and
+//! [`MAX_MESSAGE_ENTRIES`] per message,
 //! messages logged per flow by [`MAX_MESSAGES`], and the definition itself by
 //! [`MAX_FIELDS`] fields nested at most [`MAX_DEPTH`] groups deep.
 
@@ -75,6 +76,9 @@ pub const MAX_DEPTH: usize = 4;
 /// Entries of one group logged per message (the rest are decoded, to find what follows, but
 /// not logged).
 pub const MAX_GROUP_ENTRIES: usize = 256;
+/// Group entries logged per message over all groups (nested groups would otherwise multiply
+/// [`MAX_GROUP_ENTRIES`]).
+pub const MAX_MESSAGE_ENTRIES: usize = 4096;
 /// Bytes of a string or bytes field logged (bytes are logged as hex: twice as many digits).
 pub const MAX_LOGGED_BYTES: usize = 1024;
 /// Messages logged per flow; after that the flow is no longer parsed.

@@ -1153,3 +1153,31 @@ fn hostile_every_field_type() {
     ];
     hostile(make, probe, true, &seeds, 3000);
 }
+
+#[test]
+fn nested_groups_share_one_budget_per_message() {
+    // 100 outer entries of 100 inner one-byte entries: 10,100 entries, more than a message
+    // may log.
+    let p = define(
+        r#"[protocol]
+name = "nested"
+transport = "udp"
+ports = [7001]
+[[field]]
+name = "outer"
+type = "group"
+count = 100
+fields = [{ name = "inner", type = "group", count = 100, fields = [{ name = "b", type = "u8" }] }]
+"#,
+    );
+    let mut h = Harness::udp(p.parser());
+    h.feed(Dir::ToServer, &vec![1u8; 100 * 100]);
+    h.finish();
+    let ev = h.events();
+    let outer = ev[0]["custom"]["outer"].as_array().unwrap();
+    let logged: usize = outer
+        .iter()
+        .map(|o| 1 + o["inner"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(logged, super::MAX_MESSAGE_ENTRIES);
+}

@@ -131,22 +131,9 @@ fn check_name(msg: &[u8], start: usize) -> Result<usize, Probe> {
     }
 }
 
-/// How the flow's messages are delimited.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Framing {
-    /// Not known until the first bytes are seen.
-    #[default]
-    Unknown,
-    /// One message per datagram.
-    Datagram,
-    /// A two-byte length before each message.
-    Stream,
-}
-
 /// Follows one DNS flow.
 #[derive(Debug, Default)]
 pub(crate) struct Dns {
-    framing: Framing,
     /// Transactions handed out so far.
     next_tx: u64,
     /// Queries waiting for their response: (message ID, transaction), oldest first.
@@ -156,36 +143,6 @@ pub(crate) struct Dns {
 }
 
 impl Dns {
-    /// The parser is not told the transport, so the first bytes decide (they are the bytes
-    /// the probe matched): a datagram reads as a DNS message from its first byte, a TCP
-    /// stream from its third. The two readings practically exclude each other: read at
-    /// offset 0, a TCP message's flags land in the question count, 0x0100 or more for any
-    /// query with RD set and for any response. What is left (a TCP query with no flags set
-    /// whose ID has the top bit set reads as a response with no question) is settled by
-    /// whether the datagram reading accounts for every byte.
-    fn framing(&mut self, data: &[u8]) -> Framing {
-        if self.framing == Framing::Unknown {
-            let stream = probe(&ProbeInput {
-                dir: Dir::ToServer,
-                data,
-                transport: Transport::Tcp,
-                server_port: 53,
-                client_port: 0,
-            }) == Probe::Match;
-            let datagram = plausible(data) == Probe::Match;
-            self.framing = match (datagram, stream) {
-                (true, false) => Framing::Datagram,
-                (true, true) => match wire::parse_message(data) {
-                    Some(m) if !m.malformed && m.len == data.len() => Framing::Datagram,
-                    _ => Framing::Stream,
-                },
-                // The start of a TCP message (or bytes that are DNS in neither reading).
-                (false, _) => Framing::Stream,
-            };
-        }
-        self.framing
-    }
-
     fn message(&mut self, msg: &[u8], out: &mut Out<'_>) {
         let Some(m) = wire::parse_message(msg) else {
             return;
@@ -253,9 +210,10 @@ impl Dns {
 
 impl Parser for Dns {
     fn parse(&mut self, dir: Dir, data: &[u8], out: &mut Out<'_>) -> usize {
-        match self.framing(data) {
-            Framing::Stream => self.stream(dir, data, out),
-            _ => {
+        // Over TCP each message has a 2-byte length in front (RFC 1035 4.2.2).
+        match out.transport() {
+            Transport::Tcp => self.stream(dir, data, out),
+            Transport::Udp => {
                 self.message(data, out);
                 data.len()
             }

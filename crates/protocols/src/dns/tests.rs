@@ -356,3 +356,61 @@ fn hostile_input() {
         .collect();
     hostile(|| Box::<Dns>::default(), probe, true, &tcp_flows, 3000);
 }
+
+/// Lengths and pointers at their limits, which random mutation seldom reaches: a pointer to
+/// itself, TXT and SVCB lengths past their record, an empty SSHFP, an odd `mandatory` list.
+/// Each message keeps what came before the fault and nothing panics.
+#[test]
+fn edge_lengths_and_pointer_loops() {
+    let header = |an: u16| {
+        let mut m = hex("abcd 8180 0001 0000 0000 0000");
+        m[6..8].copy_from_slice(&an.to_be_bytes());
+        m.extend_from_slice(&hex("03777777 00 0001 0001"));
+        m
+    };
+    let record = |rrtype: &str, rdata: &str| {
+        let rdata = hex(rdata);
+        let mut r = hex(&format!("c00c {rrtype} 0001 0000003c"));
+        r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        r.extend_from_slice(&rdata);
+        r
+    };
+    let cases: Vec<Vec<u8>> = vec![
+        // An answer whose owner name is a pointer to itself (offset 21).
+        [header(1), hex("c015 0001 0001 00000001 0004 01020304")].concat(),
+        // TXT: a character-string longer than the rdata.
+        [header(1), record("0010", "05 6869")].concat(),
+        // SVCB: a key length past the rdata; ALPN ids past the value; odd `mandatory`.
+        [header(1), record("0040", "0001 00 0001 ffff 00")].concat(),
+        [header(1), record("0041", "0001 00 0001 0003 05 6832")].concat(),
+        [header(1), record("0041", "0001 00 0000 0003 000100")].concat(),
+        // IPv6 hint of 15 bytes; ECH of zero bytes; an unknown key.
+        [
+            header(1),
+            record(
+                "0041",
+                "0001 00 0006 000f 2001db800000000000000000000000 0005 0000 ff00 0001 aa",
+            ),
+        ]
+        .concat(),
+        // SSHFP without fingerprint, and with neither algorithm nor type.
+        [header(2), record("002c", "0101"), record("002c", "")].concat(),
+        // MX too short to hold a name; SRV cut in its fixed part.
+        [header(2), record("000f", "0001"), record("0021", "000100")].concat(),
+        // An answer count far past the records present.
+        [header(0xffff), record("0001", "01020304")].concat(),
+    ];
+    for msg in cases {
+        let ev = udp_events(&[(Dir::ToClient, msg.clone())]);
+        assert_eq!(ev.len(), 1, "{}", hex_string(&msg));
+        assert_eq!(ev[0]["dns"]["rrname"], "www");
+        let mut h = Harness::tcp(Box::<Dns>::default());
+        h.feed(Dir::ToClient, &tcp(&msg));
+        h.finish();
+        assert_eq!(h.events().len(), 1);
+    }
+}
+
+fn hex_string(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -129,12 +129,22 @@ fn number<T: std::str::FromStr>(v: &[u8]) -> Option<T> {
     std::str::from_utf8(v).ok()?.parse().ok()
 }
 
+/// Longest `h1,h2,h3,h4,p1,p2`: six numbers of at most three digits, five commas.
+const MAX_HOST_PORT: usize = 6 * 3 + 5;
+
 /// `h1,h2,h3,h4,p1,p2` at the start of `v` (PORT's argument, or inside a 227 reply).
 fn host_port(v: &[u8]) -> Option<(Ipv4Addr, u16)> {
-    let end = v
+    // Looks no further than the longest valid form: `pasv_reply` tries every number in a
+    // reply line, and an unbounded scan would make a line of digits and commas cost its
+    // length squared.
+    let window = &v[..v.len().min(MAX_HOST_PORT + 1)];
+    let end = window
         .iter()
         .position(|&b| !(b.is_ascii_digit() || b == b','))
-        .unwrap_or(v.len());
+        .unwrap_or(window.len());
+    if end > MAX_HOST_PORT {
+        return None;
+    }
     let mut n = [0u8; 6];
     let mut parts = v[..end].split(|&b| b == b',');
     for x in n.iter_mut() {

@@ -216,6 +216,25 @@ fn pasv_variants() {
     );
     assert_eq!(eprt(b"|1|not-an-address|6275|"), None);
     assert_eq!(host_port(b"1,2,3,4,0,0"), None);
+    assert_eq!(
+        host_port(b"255,255,255,255,255,255"),
+        Some((Ipv4Addr::new(255, 255, 255, 255), 65535))
+    );
+    assert_eq!(host_port(b"1,2,3,4,5,6000"), None);
+}
+
+/// A 227 reply that is one long run of digits and commas: every number in it is a place the
+/// address could start, and each is looked at only as far as an address can reach (the
+/// whole rest of the line, before), so the line costs its length, not its length squared.
+/// The real address after the run is still found.
+#[test]
+fn pasv_reply_with_a_long_run_of_numbers() {
+    let mut text = b"Entering Passive Mode ".to_vec();
+    for _ in 0..800 {
+        text.extend_from_slice(b"9999,");
+    }
+    text.extend_from_slice(b" (192,0,2,1,19,137)");
+    assert_eq!(pasv_reply(&text), Some((Ipv4Addr::new(192, 0, 2, 1), 5001)));
 }
 
 #[test]

@@ -157,6 +157,8 @@ pub(crate) struct Http {
     reading_response: Option<u64>,
     /// The transaction whose request body is being read.
     reading_request: Option<u64>,
+    /// Body bytes per direction not yet written to their transaction.
+    counted: [u64; 2],
 }
 
 impl Default for Http {
@@ -167,6 +169,7 @@ impl Default for Http {
             body: [Body::None; 2],
             reading_response: None,
             reading_request: None,
+            counted: [0; 2],
         }
     }
 }
@@ -225,6 +228,8 @@ impl Http {
 
     fn new_tx(&mut self, out: &mut Out<'_>) -> u64 {
         if self.txs.len() >= MAX_TXS {
+            self.settle(0, false);
+            self.settle(1, false);
             if let Some(t) = self.txs.pop_front() {
                 log(&t, out);
             }
@@ -476,8 +481,21 @@ impl Http {
         used
     }
 
+    /// `n` more body bytes of direction `d`. They are counted here and written to the
+    /// transaction when the body ends: a large body then costs no transaction lookup per
+    /// segment.
     fn account(&mut self, d: usize, n: u64, out: &mut Out<'_>) {
-        let done = self.body[d] == Body::None;
+        self.counted[d] = self.counted[d].saturating_add(n);
+        if self.body[d] == Body::None {
+            self.settle(d, true);
+            self.log_done(out);
+        }
+    }
+
+    /// Writes the body bytes counted for direction `d` to its transaction; `done`: the body
+    /// ended.
+    fn settle(&mut self, d: usize, done: bool) {
+        let n = std::mem::take(&mut self.counted[d]);
         let id = if d == 0 {
             self.reading_request
         } else {
@@ -492,9 +510,6 @@ impl Http {
                 t.response_body = t.response_body.saturating_add(n);
                 t.response_done |= done;
             }
-        }
-        if done {
-            self.log_done(out);
         }
     }
 }
@@ -562,6 +577,8 @@ impl Parser for Http {
     }
 
     fn finish(&mut self, out: &mut Out<'_>) {
+        self.settle(0, false);
+        self.settle(1, false);
         if self.body[1] == Body::UntilClose {
             if let Some(t) = self.reading_response.and_then(|id| self.tx_mut(id)) {
                 t.response_done = true;

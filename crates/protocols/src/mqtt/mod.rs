@@ -1,6 +1,7 @@
 //! MQTT 3.1, 3.1.1 and 5 (TCP 1883): connections, publishes and subscriptions, as Suricata's
 //! EVE has them: `mqtt: {connect: {…}, connack: {…}}`, `mqtt: {publish: {…}}`,
-//! `mqtt: {subscribe: {…}, suback: {…}}`, `mqtt: {unsubscribe: {…}, unsuback: {…}}`.
+//! `mqtt: {subscribe: {…, topics: [{topic, qos}]}, suback: {…, message_id, qos_granted}}`,
+//! `mqtt: {unsubscribe: {…, topics: [topic]}, unsuback: {…, message_id}}`.
 //! Passwords are not logged (`connect.flags.password` says one was sent).
 //!
 //! Each message's first bytes are read (at most [`MAX_LOOK`]); the rest of a large PUBLISH is
@@ -253,7 +254,7 @@ impl MqttParser {
     fn log_subscription(
         &mut self,
         s: Option<Subscription>,
-        ack: Option<(Fixed, Vec<u8>)>,
+        ack: Option<(Fixed, u16, Vec<u8>)>,
         out: &mut Out<'_>,
     ) {
         let unsubscribe = s.as_ref().is_some_and(|s| s.unsubscribe);
@@ -267,8 +268,14 @@ impl MqttParser {
                 });
                 s.fixed.write(w);
                 w.u64("message_id", u64::from(s.message_id));
+                // As Suricata: `{topic, qos}` objects for SUBSCRIBE, plain topic strings for
+                // UNSUBSCRIBE (which has no QoS).
                 w.array("topics");
                 for (topic, qos) in &s.topics {
+                    if s.unsubscribe {
+                        w.str_element(topic);
+                        continue;
+                    }
                     w.element();
                     w.open();
                     w.bytes("topic", topic);
@@ -280,9 +287,10 @@ impl MqttParser {
                 w.end_array();
                 w.close();
             }
-            if let Some((fixed, codes)) = &ack {
+            if let Some((fixed, message_id, codes)) = &ack {
                 w.object(ack_kind);
                 fixed.write(w);
+                w.u64("message_id", u64::from(*message_id));
                 if !unsubscribe || !codes.is_empty() {
                     w.array(if unsubscribe {
                         "reason_codes"
@@ -401,7 +409,7 @@ impl MqttParser {
                     .position(|s| s.message_id == message_id && s.unsubscribe == unsubscribe);
                 let s = i.and_then(|i| self.pending.remove(i));
                 if s.is_some() {
-                    self.log_subscription(s, Some((fixed, codes)), out);
+                    self.log_subscription(s, Some((fixed, message_id, codes)), out);
                 }
             }
             _ => {}

@@ -143,6 +143,7 @@ fn mqtt_31_session() {
             "astr/s720/02D5050223D3/99"
         );
         assert_eq!(m[1]["subscribe"]["topics"][0]["qos"], 0);
+        assert_eq!(m[1]["suback"]["message_id"], 1);
         assert_eq!(m[1]["suback"]["qos_granted"], serde_json::json!([0]));
 
         assert_eq!(m[2]["publish"]["topic"], "astr/admin/otaupd8");
@@ -157,6 +158,27 @@ fn mqtt_31_session() {
         assert_eq!(ev[3]["to_server"], false);
         assert!(ev.iter().all(|e| e["event_type"] == "mqtt"));
     }
+}
+
+/// Suricata's shape: UNSUBSCRIBE topics are plain strings (no QoS), and UNSUBACK carries
+/// the message id it acknowledges (and no `reason_codes` before MQTT 5).
+#[test]
+fn unsubscribe_topics_are_strings() {
+    use Dir::{ToClient as C, ToServer as S};
+    // UNSUBSCRIBE (QoS 1 flags) message id 2, topics `a/b` and `c`; UNSUBACK message id 2.
+    let flow = [
+        (S, unhex("a20a0002000361")),
+        (S, unhex("2f620001" /* rest of `a/b`, then `c` */)),
+        (S, unhex("63")),
+        (C, unhex("b0020002")),
+    ];
+    let ev = run(&flow, false);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    let m = &ev[0]["mqtt"];
+    assert_eq!(m["unsubscribe"]["message_id"], 2);
+    assert_eq!(m["unsubscribe"]["topics"], serde_json::json!(["a/b", "c"]));
+    assert_eq!(m["unsuback"]["message_id"], 2);
+    assert!(m["unsuback"].get("reason_codes").is_none());
 }
 
 #[test]

@@ -520,11 +520,14 @@ impl SmbParser {
                 for _ in 0..MAX_COMPOUND {
                     let Some(m) = frame.get(off..) else { break };
                     self.smb2(m, out);
-                    let next = u32le(m, 20).unwrap_or(0) as usize;
+                    let next = usize::try_from(u32le(m, 20).unwrap_or(0)).unwrap_or(0);
                     if next < SMB2_HEADER {
                         break;
                     }
-                    off += next;
+                    let Some(o) = off.checked_add(next) else {
+                        break;
+                    };
+                    off = o;
                 }
             }
             Some(b"\xffSMB") => self.smb1(frame, out),

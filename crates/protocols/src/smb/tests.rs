@@ -304,3 +304,33 @@ fn probes() {
 fn hostile_input() {
     hostile(parser, probe, true, &[session(), smb1_session()], 3000);
 }
+
+/// Lengths at their limits: an empty NBSS message, an SMB2 compound whose next-command
+/// offset is 4 GiB, and an SMB1 TREE_CONNECT_ANDX whose password length runs past the
+/// frame. None panics; what can be read is logged.
+#[test]
+fn edge_lengths() {
+    let nbss = |m: &[u8]| {
+        let mut f = vec![0, 0, 0, 0];
+        f[1..].copy_from_slice(&(m.len() as u32).to_be_bytes()[1..]);
+        f.extend_from_slice(m);
+        f
+    };
+    // SMB2 NEGOTIATE request header (command 0, message id 0), next command 0xffffffff.
+    let mut smb2 = vec![0u8; 64 + 36];
+    smb2[..4].copy_from_slice(b"\xfeSMB");
+    smb2[4] = 64;
+    smb2[20..24].copy_from_slice(&[0xff; 4]);
+    // SMB1 TREE_CONNECT_ANDX request, unicode, 4 parameter words, password length 0xffff.
+    let mut smb1 = vec![0u8; 32];
+    smb1[..4].copy_from_slice(b"\xffSMB");
+    smb1[4] = 0x75;
+    smb1[10..12].copy_from_slice(&0x8000u16.to_le_bytes());
+    smb1.extend_from_slice(&[4, 0xff, 0, 0, 0, 0, 0, 0xff, 0xff, 4, 0, b'a', 0, b'b', 0]);
+    for frame in [nbss(b""), nbss(&smb2), nbss(&smb1)] {
+        let mut h = Harness::tcp(parser());
+        h.feed(Dir::ToServer, &frame);
+        h.finish();
+        let _ = h.events();
+    }
+}

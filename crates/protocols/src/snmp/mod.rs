@@ -152,7 +152,8 @@ fn pdu_type_name(t: PduType) -> String {
         PduType::InformRequest => "inform_request",
         PduType::TrapV2 => "trap_v2",
         PduType::Report => "report",
-        other => return format!("unknown({})", other.0),
+        // Suricata's form for a tag it has no name for.
+        other => return format!("Unknown(0x{:x})", other.0),
     }
     .to_string()
 }

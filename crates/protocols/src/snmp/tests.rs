@@ -138,3 +138,11 @@ fn hostile_input() {
     ];
     hostile(|| Box::<Snmp>::default(), probe, false, &flows, 3000);
 }
+
+/// PDU types are named as Suricata names them, an unassigned tag too.
+#[test]
+fn pdu_type_names_follow_suricata() {
+    assert_eq!(pdu_type_name(PduType::GetBulkRequest), "get_bulk_request");
+    assert_eq!(pdu_type_name(PduType::TrapV2), "trap_v2");
+    assert_eq!(pdu_type_name(PduType(0xa9)), "Unknown(0xa9)");
+}

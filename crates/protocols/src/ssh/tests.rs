@@ -195,3 +195,34 @@ fn hostile_input() {
     half.truncate(3);
     hostile(parser, probe, true, &[seed(), half], 3000);
 }
+
+/// Binary packet and name-list lengths at their limits: the smallest packet (length 5,
+/// padding 4: an empty payload), padding equal to the length, a KEXINIT whose first
+/// name-list claims 4 GiB, and a packet one byte over the KEXINIT cap.
+#[test]
+fn edge_packet_lengths() {
+    let banner = b"SSH-2.0-OpenSSH_9.6\r\n".to_vec();
+    let mut huge_list = unhex("0000002a0614");
+    huge_list.extend_from_slice(&[0; 16]);
+    huge_list.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+    huge_list.extend_from_slice(&[0; 20]);
+    let over_cap = ((16 * 1024 + 1) as u32).to_be_bytes();
+    for packet in [
+        unhex("0000000504")
+            .into_iter()
+            .chain([0; 4])
+            .collect::<Vec<u8>>(),
+        unhex("0000000505").into_iter().chain([0; 5]).collect(),
+        huge_list,
+        [&over_cap[..], &[4, 20]].concat(),
+    ] {
+        let mut h = Harness::tcp(parser());
+        h.feed(Dir::ToServer, &banner);
+        h.feed(Dir::ToServer, &packet);
+        h.finish();
+        let ev = h.events();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0]["ssh"]["client"]["software_version"], "OpenSSH_9.6");
+        assert!(ev[0]["ssh"]["client"].get("hassh").is_none());
+    }
+}

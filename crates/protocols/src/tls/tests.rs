@@ -532,6 +532,7 @@ fn consumes_everything_once_done() {
     let mut expect = Vec::new();
     let mut upgrade = None;
     let mut out = Out {
+        transport: crate::Transport::Tcp,
         ts_ns: 0,
         log: true,
         client: ("10.0.0.1".parse().unwrap(), 40000),
@@ -559,6 +560,7 @@ fn consumes_everything_once_done() {
     );
     assert_eq!(written.len(), 1);
     let mut out = Out {
+        transport: crate::Transport::Tcp,
         ts_ns: 0,
         log: true,
         client: ("10.0.0.1".parse().unwrap(), 40000),
