@@ -38,15 +38,7 @@ impl<'a> JsonOut<'a> {
             self.buf.push(b',');
         }
         self.first = false;
-        if k.bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-        {
-            self.buf.push(b'"');
-            self.buf.extend_from_slice(k.as_bytes());
-            self.buf.push(b'"');
-        } else {
-            escape_into(self.buf, k.as_bytes());
-        }
+        escape_into(self.buf, k.as_bytes());
         self.buf.push(b':');
     }
 

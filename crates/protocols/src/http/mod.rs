@@ -105,25 +105,51 @@ const MAX_TXS: usize = 32;
 /// Longest value kept per field.
 const MAX_FIELD: usize = 2048;
 
+/// The text fields a transaction keeps.
+#[derive(Clone, Copy, Debug)]
+enum F {
+    Method,
+    Uri,
+    Protocol,
+    Host,
+    UserAgent,
+    Referer,
+    RequestContentType,
+    ResponseProtocol,
+    ContentType,
+    Location,
+}
+
+const FIELDS: usize = 10;
+
 #[derive(Clone, Debug, Default)]
 struct Tx {
     id: u64,
-    method: Vec<u8>,
-    uri: Vec<u8>,
-    protocol: Vec<u8>,
-    host: Vec<u8>,
-    user_agent: Vec<u8>,
-    referer: Vec<u8>,
-    request_content_type: Vec<u8>,
+    /// Every text field, one after the other (one allocation per transaction).
+    text: Vec<u8>,
+    /// Where each field ([`F`]) is in `text`.
+    spans: [(u32, u32); FIELDS],
     request_body: u64,
     request_done: bool,
     has_request: bool,
     status: Option<u16>,
-    response_protocol: Vec<u8>,
-    content_type: Vec<u8>,
-    location: Vec<u8>,
     response_body: u64,
     response_done: bool,
+}
+
+impl Tx {
+    /// Keeps `v` (at most [`MAX_FIELD`] bytes) as field `f`.
+    fn set(&mut self, f: F, v: &[u8]) {
+        let v = v.get(..MAX_FIELD).unwrap_or(v);
+        let start = self.text.len();
+        self.text.extend_from_slice(v);
+        self.spans[f as usize] = (start as u32, self.text.len() as u32);
+    }
+
+    fn get(&self, f: F) -> &[u8] {
+        let (a, b) = self.spans[f as usize];
+        self.text.get(a as usize..b as usize).unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,10 +198,6 @@ impl Default for Http {
             counted: [0; 2],
         }
     }
-}
-
-fn keep(v: &[u8]) -> Vec<u8> {
-    v[..v.len().min(MAX_FIELD)].to_vec()
 }
 
 type Headers<'a> = Vec<(&'a [u8], &'a [u8])>;
@@ -293,13 +315,17 @@ impl Http {
         let mut body = Body::None;
         if let Some(t) = self.tx_mut(id) {
             t.has_request = true;
-            t.method = keep(method);
-            t.uri = keep(uri);
-            t.protocol = keep(protocol);
-            t.host = keep(header(&h, "host").unwrap_or_default());
-            t.user_agent = keep(header(&h, "user-agent").unwrap_or_default());
-            t.referer = keep(header(&h, "referer").unwrap_or_default());
-            t.request_content_type = keep(header(&h, "content-type").unwrap_or_default());
+            t.text.reserve(head.len().min(8 * MAX_FIELD));
+            t.set(F::Method, method);
+            t.set(F::Uri, uri);
+            t.set(F::Protocol, protocol);
+            t.set(F::Host, header(&h, "host").unwrap_or_default());
+            t.set(F::UserAgent, header(&h, "user-agent").unwrap_or_default());
+            t.set(F::Referer, header(&h, "referer").unwrap_or_default());
+            t.set(
+                F::RequestContentType,
+                header(&h, "content-type").unwrap_or_default(),
+            );
             if is_chunked(&h) {
                 body = Body::ChunkSize;
             } else if let Some(n) = content_length(&h).filter(|&n| n > 0) {
@@ -371,20 +397,25 @@ impl Http {
             Body::UntilClose
         };
         if let Some(t) = self.tx_mut(id) {
-            let no_body = t.method == b"HEAD"
+            let method = t.get(F::Method);
+            let no_body = method == b"HEAD"
                 || status == 204
                 || status == 304
-                || (t.method == b"CONNECT" && (200..300).contains(&status));
+                || (method == b"CONNECT" && (200..300).contains(&status));
             if no_body {
                 body = Body::None;
             }
             t.status = Some(status);
-            t.response_protocol = match version {
-                Some(0) => b"HTTP/1.0".to_vec(),
-                _ => b"HTTP/1.1".to_vec(),
+            let proto: &[u8] = match version {
+                Some(0) => b"HTTP/1.0",
+                _ => b"HTTP/1.1",
             };
-            t.content_type = keep(header(&h, "content-type").unwrap_or_default());
-            t.location = keep(header(&h, "location").unwrap_or_default());
+            t.set(F::ResponseProtocol, proto);
+            t.set(
+                F::ContentType,
+                header(&h, "content-type").unwrap_or_default(),
+            );
+            t.set(F::Location, header(&h, "location").unwrap_or_default());
             t.response_done = body == Body::None;
         }
         if status == 101 || body == Body::None && self.tx_is_connect(id) {
@@ -401,7 +432,7 @@ impl Http {
     fn tx_is_connect(&self, id: u64) -> bool {
         self.txs
             .iter()
-            .any(|t| t.id == id && t.method == b"CONNECT")
+            .any(|t| t.id == id && t.get(F::Method) == b"CONNECT")
     }
 
     /// Reads body bytes of direction `d`; returns bytes consumed.
@@ -593,32 +624,29 @@ impl Parser for Http {
 fn log(t: &Tx, out: &mut Out<'_>) {
     out.event("http", true, Some(t.id), |w| {
         w.object("http");
-        if !t.host.is_empty() {
-            let (host, port) = split_host(&t.host);
+        let host = t.get(F::Host);
+        if !host.is_empty() {
+            let (host, port) = split_host(host);
             w.bytes("hostname", host);
             if let Some(p) = port {
                 w.u64("http_port", u64::from(p));
             }
         }
-        if !t.uri.is_empty() {
-            w.bytes("url", &t.uri);
+        for (f, key) in [
+            (F::Uri, "url"),
+            (F::UserAgent, "http_user_agent"),
+            (F::ContentType, "http_content_type"),
+            (F::Referer, "http_refer"),
+            (F::Method, "http_method"),
+        ] {
+            let v = t.get(f);
+            if !v.is_empty() {
+                w.bytes(key, v);
+            }
         }
-        if !t.user_agent.is_empty() {
-            w.bytes("http_user_agent", &t.user_agent);
-        }
-        if !t.content_type.is_empty() {
-            w.bytes("http_content_type", &t.content_type);
-        }
-        if !t.referer.is_empty() {
-            w.bytes("http_refer", &t.referer);
-        }
-        if !t.method.is_empty() {
-            w.bytes("http_method", &t.method);
-        }
-        let proto = if t.protocol.is_empty() {
-            &t.response_protocol
-        } else {
-            &t.protocol
+        let proto = match t.get(F::Protocol) {
+            [] => t.get(F::ResponseProtocol),
+            p => p,
         };
         if !proto.is_empty() {
             w.bytes("protocol", proto);
@@ -626,11 +654,14 @@ fn log(t: &Tx, out: &mut Out<'_>) {
         if let Some(s) = t.status {
             w.u64("status", u64::from(s));
         }
-        if !t.location.is_empty() {
-            w.bytes("redirect", &t.location);
-        }
-        if !t.request_content_type.is_empty() {
-            w.bytes("http_request_content_type", &t.request_content_type);
+        for (f, key) in [
+            (F::Location, "redirect"),
+            (F::RequestContentType, "http_request_content_type"),
+        ] {
+            let v = t.get(f);
+            if !v.is_empty() {
+                w.bytes(key, v);
+            }
         }
         w.u64("request_body_length", t.request_body);
         w.u64("length", t.response_body);

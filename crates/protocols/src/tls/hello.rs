@@ -162,7 +162,8 @@ impl ClientHello {
     /// The JA3 string: `version,ciphers,extensions,groups,point formats`, decimal values
     /// joined with `-`.
     pub(crate) fn ja3(&self) -> String {
-        let mut s = self.version.to_string();
+        let mut s = String::with_capacity(256);
+        join_decimal(&mut s, std::iter::once(self.version));
         s.push(',');
         join_decimal(&mut s, self.ciphers.iter().copied());
         s.push(',');
@@ -270,7 +271,11 @@ impl ServerHello {
 
     /// The JA3S string: `version,cipher,extensions`.
     pub(crate) fn ja3s(&self) -> String {
-        let mut s = format!("{},{},", self.version, self.cipher);
+        let mut s = String::with_capacity(64);
+        join_decimal(&mut s, std::iter::once(self.version));
+        s.push(',');
+        join_decimal(&mut s, std::iter::once(self.cipher));
+        s.push(',');
         join_decimal(&mut s, self.extensions.iter().copied());
         s
     }
@@ -307,21 +312,24 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 fn join_decimal(s: &mut String, values: impl Iterator<Item = u16>) {
-    use std::fmt::Write;
+    let mut digits = itoa::Buffer::new();
     for (i, v) in values.enumerate() {
         if i > 0 {
             s.push('-');
         }
-        let _ = write!(s, "{v}");
+        s.push_str(digits.format(v));
     }
 }
 
 fn join_hex(s: &mut String, values: &[u16]) {
+    const D: &[u8; 16] = b"0123456789abcdef";
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        s.push_str(&hex(&v.to_be_bytes()));
+        for shift in [12, 8, 4, 0] {
+            s.push(char::from(D[usize::from((v >> shift) & 15)]));
+        }
     }
 }
 
