@@ -154,8 +154,13 @@ struct Session {
 }
 
 struct AppFlow {
-    /// Per direction; `None` for UDP.
-    streams: Option<[Stream; 2]>,
+    /// TCP, per direction, once payload is seen (a SYN alone, as in a scan, costs only this
+    /// record); `None` for UDP.
+    streams: Option<Box<[Stream; 2]>>,
+    /// TCP: the initial sequence number of each side's SYN, kept until the streams exist.
+    isn: [Option<u32>; 2],
+    /// TCP: the sides that sent a FIN (bit 0: client, bit 1: server).
+    fins: u8,
     sess: Session,
 }
 
@@ -444,9 +449,11 @@ impl AppLayer {
         c
     }
 
-    fn alloc(&mut self, tcp: bool) -> u32 {
+    fn alloc(&mut self) -> u32 {
         let f = AppFlow {
-            streams: tcp.then(|| [Stream::default(), Stream::default()]),
+            streams: None,
+            isn: [None; 2],
+            fins: 0,
             sess: Session::new(),
         };
         match self.free.pop() {
@@ -496,7 +503,7 @@ impl AppLayer {
             if flow.encapsulates.is_some() {
                 return;
             }
-            flow.app = self.alloc(tcp.is_some());
+            flow.app = self.alloc();
             self.match_expected(flow);
         }
         let AppLayer {
@@ -528,13 +535,31 @@ impl AppLayer {
         };
         let dir = Dir::from_to_server(to_server);
         let sess = &mut af.sess;
+        if let Some(t) = tcp {
+            let i = dir.index();
+            if t.flags.has(TcpFlags::SYN) {
+                match af.streams.as_mut() {
+                    Some(s) => s[i].syn(t.seq),
+                    None => af.isn[i] = af.isn[i].or(Some(t.seq)),
+                }
+            }
+            if t.flags.has(TcpFlags::FIN) {
+                af.fins |= 1 << i;
+            }
+            if af.streams.is_none() && !p.payload.is_empty() {
+                let mut s = Box::new([Stream::default(), Stream::default()]);
+                for (st, isn) in s.iter_mut().zip(af.isn) {
+                    if let Some(isn) = isn {
+                        st.syn(isn);
+                    }
+                }
+                af.streams = Some(s);
+            }
+        }
         match (&mut af.streams, tcp) {
             (Some(streams), Some(t)) => {
-                let [s0, s1] = streams;
+                let [s0, s1] = &mut **streams;
                 let (mine, other) = if to_server { (s0, s1) } else { (s1, s0) };
-                if t.flags.has(TcpFlags::SYN) {
-                    mine.syn(t.seq);
-                }
                 let mut read = |ch: Chunk<'_>| match ch {
                     Chunk::Data(d) => sess.data(dir, d, &mut cx),
                     Chunk::Gap(n) => {
