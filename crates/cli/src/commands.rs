@@ -399,11 +399,15 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&eve)?;
     let mut by_proto = std::collections::BTreeMap::<String, (u64, u64)>::new();
     let mut top = Vec::new();
+    let mut app_events = std::collections::BTreeMap::<String, u64>::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         if v["event_type"] != "flow" {
+            if let Some(t) = v["event_type"].as_str().filter(|&t| t != "stats") {
+                *app_events.entry(t.to_string()).or_default() += 1;
+            }
             continue;
         }
         let proto = format!(
@@ -422,6 +426,8 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     for (p, (n, b)) in &by_proto {
         println!("  {p:<16} {n:>8} flows {b:>14} bytes");
     }
+    let list: Vec<String> = app_events.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    println!("application events: {}", list.join(", "));
     top.sort_by_key(|t| std::cmp::Reverse(t.0));
     println!("largest conversations:");
     for (bytes, v) in top.iter().take(5) {
@@ -437,7 +443,7 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         );
     }
     println!(
-        "events written to {} (try: jq 'select(.event_type==\"stats\")' {})",
+        "events written to {} (try: jq -c 'select(.event_type==\"http\") | .http' {})",
         eve.display(),
         eve.display()
     );

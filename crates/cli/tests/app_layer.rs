@@ -259,3 +259,28 @@ fn bad_protocol_settings_are_named() {
         assert!(line.contains(want), "{text:?}: {line}");
     }
 }
+
+#[test]
+fn demo_shows_the_application_protocols_it_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = nta(&["demo", "--dir", dir.path().to_str().unwrap()]);
+    run.expect_code(0);
+    for want in [
+        "TCP/http",
+        "TCP/tls",
+        "TCP/ssh",
+        "TCP/smtp",
+        "UDP/dns",
+        "application events: dns",
+    ] {
+        assert!(run.stdout.contains(want), "{want} missing:\n{}", run.stdout);
+    }
+    let eve = std::fs::read_to_string(dir.path().join("eve.json")).unwrap();
+    let events = parse_events(&eve);
+    let tls = of_type(&events, "tls");
+    assert!(!tls.is_empty());
+    // Half the synthetic TLS sessions are TLS 1.2 and show their certificate.
+    assert!(tls
+        .iter()
+        .any(|e| e["tls"]["subject"] == "C=US, O=NTA Synthetic Sites, CN=*.example.com"));
+}
