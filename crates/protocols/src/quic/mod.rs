@@ -53,8 +53,29 @@ fn gquic_plaintext(v: u32) -> bool {
 }
 
 /// A long header (`11xxxxxx`) of a known version with connection IDs of a valid length.
+/// The version of a gQUIC packet with the old public header (Q043 and earlier): flags with the
+/// version bit set and the reserved bit clear, an optional 8-byte connection ID, the version
+/// tag.
+fn public_header_version(d: &[u8]) -> Option<u32> {
+    let flags = *d.first()?;
+    if flags & 0x81 != 0x01 {
+        return None;
+    }
+    let at = if flags & 0x08 != 0 { 9 } else { 1 };
+    let v = u32::from_be_bytes(*d.get(at..)?.first_chunk::<4>()?);
+    is_gquic(v).then_some(v)
+}
+
+/// Facebook's mvfst versions (0xfaceb0xx), long headers like IETF QUIC's.
+fn is_mvfst(v: u32) -> bool {
+    v & 0xffff_ff00 == 0xface_b000
+}
+
 fn probe(input: &ProbeInput<'_>) -> Probe {
     let d = input.data;
+    if public_header_version(d).is_some() {
+        return Probe::Match;
+    }
     let Some(&[first, v0, v1, v2, v3, dcid_len]) = d.first_chunk::<6>() else {
         return Probe::NoMatch;
     };
@@ -66,7 +87,7 @@ fn probe(input: &ProbeInput<'_>) -> Probe {
         // Q046 packs both connection ID lengths in this byte; later versions use v1's layout.
         return Probe::Match;
     }
-    if !initial::is_ietf(version) {
+    if !initial::is_ietf(version) && !is_mvfst(version) {
         return Probe::NoMatch;
     }
     let dcid_len = usize::from(dcid_len);
@@ -116,6 +137,14 @@ impl Parser for QuicParser {
             return data.len();
         };
         if first & 0x80 == 0 {
+            // gQUIC's old public header (Q043 and earlier): the CHLO is in the clear.
+            if let Some(v) = public_header_version(data) {
+                let v = *self.version.get_or_insert(v);
+                if dir == Dir::ToServer && self.tries < MAX_INITIAL_TRIES && gquic_plaintext(v) {
+                    self.tries += 1;
+                    self.gquic_chlo(data, out);
+                }
+            }
             return data.len();
         }
         let version = u32::from_be_bytes([v0, v1, v2, v3]);

@@ -334,3 +334,44 @@ fn frame_reader_and_reassembly_survive_garbage() {
         let _ = ClientHello::parse(stream.contiguous().get(4..).unwrap_or_default());
     }
 }
+
+#[test]
+fn old_gquic_public_header_and_mvfst_are_quic() {
+    // Q043 client packet: flags 0x0d (version, 8-byte connection ID), CID, "Q043", packet
+    // number, then a CHLO in the clear.
+    let mut q043 = vec![0x0d];
+    q043.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    q043.extend_from_slice(b"Q043");
+    q043.push(1);
+    q043.extend_from_slice(&[0u8; 12]); // message authentication hash
+    q043.extend_from_slice(b"CHLO");
+    q043.extend_from_slice(&[1, 0, 0, 0]); // one tag
+    q043.extend_from_slice(b"SNI\0");
+    q043.extend_from_slice(&11u32.to_le_bytes());
+    q043.extend_from_slice(b"example.com");
+    let input = probe_input(Dir::ToServer, &q043, Transport::Udp, 443);
+    assert_eq!(probe(&input), Probe::Match);
+    let mut h = Harness::udp(Box::<QuicParser>::default());
+    h.feed(Dir::ToServer, &q043);
+    h.finish();
+    let ev = h.events();
+    assert_eq!(ev[0]["quic"]["version"], "Q043");
+    assert_eq!(ev[0]["quic"]["sni"], "example.com");
+    // mvfst: an IETF-style long header with Facebook's version.
+    let mut fb = vec![0xc3, 0xfa, 0xce, 0xb0, 0x02, 8];
+    fb.extend_from_slice(&[9; 8]);
+    fb.push(0);
+    fb.extend_from_slice(&[0; 40]);
+    assert_eq!(
+        probe(&probe_input(Dir::ToServer, &fb, Transport::Udp, 443)),
+        Probe::Match
+    );
+    // Neither: a DNS query.
+    let dns = [
+        0x12u8, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1,
+    ];
+    assert_eq!(
+        probe(&probe_input(Dir::ToServer, &dns, Transport::Udp, 443)),
+        Probe::NoMatch
+    );
+}
