@@ -284,3 +284,14 @@ fn demo_shows_the_application_protocols_it_found() {
         .iter()
         .any(|e| e["tls"]["subject"] == "C=US, O=NTA Synthetic Sites, CN=*.example.com"));
 }
+
+#[test]
+fn a_session_without_payload_has_no_app_proto() {
+    // Handshake and FIN both ways, no data: not `failed`, just nothing to identify.
+    let p = session(80, &[]);
+    let events = read_pcap(&p, &[]);
+    let f = &flows(&events)[0];
+    assert_eq!(f["flow"]["state"], "closed");
+    assert!(f.get("app_proto").is_none(), "{f}");
+    assert_eq!(counter(final_stats(&events), "app_layer.flow.failed"), 0);
+}

@@ -617,8 +617,8 @@ impl AppLayer {
         if finished {
             // Finish the parser now and free the flow's state: the flow keeps only what it
             // was found to be, and later packets skip the application layer.
-            if let Some((ident, _)) = self.close(flow, flow.app & SLOT, emit) {
-                flow.app = BYPASS | ident_code(ident);
+            if let Some((ident, payload)) = self.close(flow, flow.app & SLOT, emit) {
+                flow.app = BYPASS | ident_code(ident, payload);
             }
         }
     }
@@ -791,23 +791,28 @@ impl AppLayer {
 }
 
 /// A detached flow's `Flow::app` (with [`BYPASS`]) keeps what it was found to be in its low
-/// bits: 0 failed, 1 + i registry entry i, `EXPECTED + k` the k-th announced protocol.
+/// bits: 0 failed, 1 + i registry entry i, `EXPECTED + k` the k-th announced protocol,
+/// [`NO_PAYLOAD`] nothing (the session closed before any payload).
 const EXPECTED: u32 = 1 << 16;
+const NO_PAYLOAD: u32 = EXPECTED - 1;
 const ANNOUNCED: [&str; 1] = ["ftp-data"];
 
-fn ident_code(ident: Ident) -> u32 {
+fn ident_code(ident: Ident, payload: bool) -> u32 {
     match ident {
         Ident::Proto(i) => 1 + u32::from(i),
         Ident::Expected(name) => {
             EXPECTED + ANNOUNCED.iter().position(|&a| a == name).unwrap_or(0) as u32
         }
-        Ident::Failed | Ident::Probing(_) => 0,
+        Ident::Failed => 0,
+        Ident::Probing(_) if payload => 0,
+        Ident::Probing(_) => NO_PAYLOAD,
     }
 }
 
 fn code_name(reg: &Registry, code: u32) -> Option<&str> {
     match code {
         0 => Some("failed"),
+        NO_PAYLOAD => None,
         c if c >= EXPECTED => ANNOUNCED.get((c - EXPECTED) as usize).copied(),
         c => reg
             .entries()
