@@ -3,7 +3,7 @@
 
 use nta_flow::Flow;
 
-use crate::flow::envelope;
+use crate::flow::{envelope, tunnels};
 use crate::json::JsonOut;
 
 /// One application-layer event of a flow, as a view to write.
@@ -34,6 +34,9 @@ impl AppEvent<'_> {
         envelope(&mut out, f, self.ts_ns, self.event_type, self.to_server);
         if !f.vlan().is_empty() {
             out.u16_array("vlan", f.vlan().as_slice());
+        }
+        if let Some(layers) = &f.tunnels {
+            tunnels(&mut out, layers);
         }
         if let Some(tx) = self.tx_id {
             out.u64("tx_id", tx);

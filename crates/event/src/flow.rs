@@ -121,7 +121,7 @@ fn ts(out: &mut JsonOut<'_>, k: &'static str, ns: u64) {
     out.plain(k, std::str::from_utf8(&b).unwrap_or_default());
 }
 
-fn tunnels(out: &mut JsonOut<'_>, layers: &[TunnelLayer]) {
+pub(crate) fn tunnels(out: &mut JsonOut<'_>, layers: &[TunnelLayer]) {
     out.array("tunnel");
     for (depth, l) in layers.iter().enumerate() {
         out.element();
