@@ -295,3 +295,63 @@ fn a_session_without_payload_has_no_app_proto() {
     assert!(f.get("app_proto").is_none(), "{f}");
     assert_eq!(counter(final_stats(&events), "app_layer.flow.failed"), 0);
 }
+
+#[test]
+fn user_defined_protocols_are_listed_and_decode_their_capture() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("nta.toml");
+    let examples = root.join("examples/protocols");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[protocols]\ncustom_dir = {:?}\n",
+            examples.display().to_string()
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let list = nta(&["protocols", "-c", cfg]);
+    list.expect_code(0);
+    for name in ["modbus_tcp", "memcached_text"] {
+        let line = list.stdout.lines().find(|l| l.starts_with(name)).unwrap();
+        assert!(line.contains(".toml"), "the source file is shown: {line}");
+    }
+    let pcap = examples.join("modbus.pcap");
+    let events = read_ok(&[&pcap], &["-c", cfg]);
+    assert_eq!(flows(&events)[0]["app_proto"], "modbus_tcp");
+    let custom = of_type(&events, "custom");
+    let first = &custom[0]["custom"];
+    assert_eq!(first["protocol"], "modbus_tcp");
+    assert_eq!(first["function"], "read_holding_registers");
+    assert_eq!(first["start_address"], 107);
+    assert_eq!(first["quantity"], 3);
+    // A definition with a mistake stops the run before anything is read, naming the place.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(
+        bad.join("x.toml"),
+        "[protocol]\nname = \"x\"\ntransport = \"tcp\"\nports = [\"9-1\"]\n",
+    )
+    .unwrap();
+    let bad_cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad_cfg,
+        format!(
+            "[protocols]\ncustom_dir = {:?}\n",
+            bad.display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = nta(&[
+        "read",
+        "-q",
+        "-c",
+        bad_cfg.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    run.expect_code(1);
+    assert!(run.stdout.is_empty());
+    let line = run.error_line();
+    assert!(line.contains("x.toml:4:"), "{line}");
+}

@@ -121,7 +121,7 @@ fn modbus_example_info() {
     assert_eq!(i.event_type, Some("custom"));
     assert_eq!(i.transports, vec![Transport::Tcp]);
     assert_eq!(i.ports, vec![PortRange::one(502)]);
-    assert!(!i.first);
+    assert!(i.first, "probed before the built-in modbus");
     assert!(!i.port_gated, "a signature: ports are only a hint");
     assert!(
         i.source.ends_with("examples/protocols/modbus.toml"),
