@@ -60,7 +60,7 @@ fn protocols(a: ProtocolsArgs) -> Result<ExitCode> {
     select_protocols(&mut cfg, a.protocols.as_deref());
     let reg = cfg.protocols.registry()?;
     println!(
-        "{:<12} {:<8} {:<9} {:<5} {:<28} {:<10} DESCRIPTION",
+        "{:<14} {:<8} {:<9} {:<4} {:<28} {:<10} DESCRIPTION",
         "NAME", "STATE", "TRANSPORT", "LOG", "PORTS", "SOURCE"
     );
     for e in reg.entries() {
@@ -74,15 +74,24 @@ fn protocols(a: ProtocolsArgs) -> Result<ExitCode> {
         if info.port_gated {
             ports.push_str(" (only)");
         }
+        // A user-defined protocol's source is its file: shown by name, the path after the
+        // description (it can be long).
+        let (source, path) = match std::path::Path::new(&info.source).file_name() {
+            Some(f) if info.source != "built-in" => (f.to_string_lossy().into_owned(), {
+                format!(" ({})", info.source)
+            }),
+            _ => (info.source.clone(), String::new()),
+        };
         println!(
-            "{:<12} {:<8} {:<9} {:<5} {:<28} {:<10} {}",
+            "{:<14} {:<8} {:<9} {:<4} {:<28} {:<10} {}{}",
             info.name,
             if e.enabled { "enabled" } else { "disabled" },
             transports.join("+"),
             if e.log { "yes" } else { "no" },
             ports,
-            info.source,
-            info.description
+            source,
+            info.description,
+            path
         );
     }
     Ok(ExitCode::SUCCESS)
