@@ -32,6 +32,42 @@ pub enum Command {
     /// List every application-layer protocol NTA knows (built-in and user-defined) and its
     /// state under the configuration.
     Protocols(ProtocolsArgs),
+    /// Signature rule tools.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Load rule files and report how many rules loaded, how many were skipped and why.
+    Check(RulesCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// Rule files (default: the configuration's rules.files).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Configuration file (TOML): rules.files, rules.classification, address and port groups.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// classification.config (default: rules.classification, else the one beside the first
+    /// rule file).
+    #[arg(long, value_name = "FILE")]
+    pub classification: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object (`loaded`, `skipped`, `reasons` with counts and examples).
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ use nta_packet::LinkType;
 
 use crate::args::{
     CaptureArgs, Cli, Command, Common, ConfigCommand, DemoArgs, GenArgs, ProtocolsArgs, ReadArgs,
+    ReportFormat, RulesCheckArgs, RulesCommand,
 };
 
 /// Exit status when an input was damaged but everything before the damage was processed
@@ -37,7 +38,24 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Gen(a) => gen(a),
         Command::Demo(a) => demo(a),
         Command::Protocols(a) => protocols(a),
+        Command::Rules { command } => match command {
+            RulesCommand::Check(a) => rules_check(a),
+        },
     }
+}
+
+fn rules_check(a: RulesCheckArgs) -> Result<ExitCode> {
+    let cfg = load_config(a.config.as_deref())?;
+    if a.files.is_empty() && cfg.rules.files.is_empty() {
+        bail!("no rule files: give them as arguments or in rules.files of the configuration");
+    }
+    let set = cfg.rules.load(&a.files, a.classification.as_ref())?;
+    let report = set.report();
+    match a.format {
+        ReportFormat::Text => print!("{}", report.to_text()),
+        ReportFormat::Json => println!("{}", report.to_json()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--protocols LIST` applied to the configuration.

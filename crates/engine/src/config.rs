@@ -9,6 +9,7 @@ use serde::{de, Deserialize, Deserializer};
 pub use crate::protocols::{
     PortSpec, ProtocolSection, ProtocolsError, ProtocolsSection, StreamSection,
 };
+pub use crate::rules::RulesSection;
 
 /// Why a configuration file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +88,8 @@ pub struct Config {
     pub stream: StreamSection,
     /// `[protocols]`
     pub protocols: ProtocolsSection,
+    /// `[rules]`
+    pub rules: RulesSection,
 }
 
 /// `[capture]`: live capture defaults (command-line flags override).

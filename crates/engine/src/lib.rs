@@ -15,6 +15,7 @@
 mod config;
 mod pipeline;
 mod protocols;
+mod rules;
 mod worker;
 
 pub use config::{

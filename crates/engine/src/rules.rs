@@ -1,0 +1,79 @@
+//! `[rules]`: the signature rule files, their classification file and their variables.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use nta_rules::{load_files, RuleSet, Vars};
+use serde::Deserialize;
+
+/// `[rules]`
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesSection {
+    /// Rule files (Suricata syntax), loaded in order.
+    pub files: Vec<PathBuf>,
+    /// `classification.config` (class types and their priorities); default: the one beside
+    /// the first rule file, if there is one.
+    pub classification: Option<PathBuf>,
+    /// `[rules.address-groups]`: `HOME_NET = "[10.0.0.0/8]"`, … (Suricata's defaults for the
+    /// rest).
+    #[serde(rename = "address-groups")]
+    pub address_groups: BTreeMap<String, String>,
+    /// `[rules.port-groups]`: `HTTP_PORTS = "[80,8080]"`, …
+    #[serde(rename = "port-groups")]
+    pub port_groups: BTreeMap<String, String>,
+}
+
+/// Why rules could not be loaded at all (a rule that does not parse is skipped, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// A variable does not parse.
+    #[error("[rules] variable `{name}`: {message}")]
+    Var {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl RulesSection {
+    /// Suricata's default variables with this section's overrides, checked.
+    pub fn vars(&self) -> Result<Vars, RulesError> {
+        let mut vars = Vars::default();
+        for (k, v) in &self.address_groups {
+            vars.set_address(k, v);
+        }
+        for (k, v) in &self.port_groups {
+            vars.set_port(k, v);
+        }
+        vars.check().map_err(|(name, e)| RulesError::Var {
+            name,
+            message: e.to_string(),
+        })?;
+        Ok(vars)
+    }
+
+    /// Loads `files` (or this section's files when empty), with the classification file
+    /// given, else the section's, else a `classification.config` beside the first file.
+    pub fn load(
+        &self,
+        files: &[PathBuf],
+        classification: Option<&PathBuf>,
+    ) -> Result<RuleSet, RulesError> {
+        let files = if files.is_empty() { &self.files } else { files };
+        let beside = files
+            .first()
+            .and_then(|f| f.parent())
+            .map(|d| d.join("classification.config"))
+            .filter(|p| p.is_file());
+        let class = classification
+            .cloned()
+            .or_else(|| self.classification.clone())
+            .or(beside);
+        Ok(load_files(files, &self.vars()?, class.as_deref())?)
+    }
+}
