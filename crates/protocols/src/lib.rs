@@ -12,6 +12,7 @@ mod app;
 pub mod custom;
 mod dhcp;
 mod dns;
+mod framing;
 mod ftp;
 mod http;
 mod modbus;
@@ -27,6 +28,7 @@ mod snmp;
 mod ssh;
 #[cfg(test)]
 mod testing;
+mod text;
 mod tls;
 
 pub use app::{AppConfig, AppCounters, AppLayer, Entry, Registry, MAX_PROTOCOLS};

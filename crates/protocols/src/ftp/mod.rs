@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport};
-use crate::smtp::{next_line, Step};
+use crate::text::{contains_ci, next_line, starts_ci, Step};
 use crate::Builtin;
 
 #[cfg(test)]
@@ -49,23 +49,6 @@ pub(crate) fn protocol() -> Builtin {
         probe,
         parser: || Box::<FtpParser>::default(),
     }
-}
-
-/// Whether `data` starts with `word` (ASCII, any case): `None` while it is still a prefix.
-fn starts_ci(data: &[u8], word: &[u8]) -> Option<bool> {
-    let n = data.len().min(word.len());
-    if !data[..n].eq_ignore_ascii_case(&word[..n]) {
-        Some(false)
-    } else if n < word.len() {
-        None
-    } else {
-        Some(true)
-    }
-}
-
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The server's 220 greeting, or the client's USER / AUTH.

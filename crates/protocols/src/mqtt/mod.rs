@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 
+use crate::framing::Frames;
 use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::Builtin;
 
@@ -187,10 +188,8 @@ struct Subscription {
 /// Follows one MQTT connection.
 #[derive(Default)]
 pub(crate) struct MqttParser {
-    /// Per direction: bytes of the current message still to skip.
-    skip: [usize; 2],
-    /// Per direction: framing lost.
-    dead: [bool; 2],
+    /// Frame skipping and lost framing, per direction.
+    frames: Frames,
     /// Protocol level from the CONNECT (properties exist from 5 on).
     version: u8,
     connect: Option<Connect>,
@@ -422,18 +421,18 @@ impl Parser for MqttParser {
     fn parse(&mut self, dir: Dir, data: &[u8], out: &mut Out<'_>) -> usize {
         let d = dir.index();
         let mut at = 0;
-        while at < data.len() && !self.dead[d] {
+        while at < data.len() && !self.frames.dead[d] {
             let rest = &data[at..];
-            if self.skip[d] > 0 {
-                let n = self.skip[d].min(rest.len());
-                self.skip[d] -= n;
+            if self.frames.skip[d] > 0 {
+                let n = self.frames.skip[d].min(rest.len());
+                self.frames.skip[d] -= n;
                 at += n;
                 continue;
             }
             let (len, n) = match varint(&rest[1..]) {
                 None => break,
                 Some(Err(())) => {
-                    self.dead[d] = true;
+                    self.frames.dead[d] = true;
                     break;
                 }
                 Some(Ok(v)) => v,
@@ -446,26 +445,17 @@ impl Parser for MqttParser {
             };
             let _ = self.message(dir, rest[0], body, out);
             at += want;
-            self.skip[d] = total - want;
+            self.frames.skip[d] = total - want;
         }
-        if self.dead[d] {
+        if self.frames.dead[d] {
             return data.len();
         }
         at
     }
 
     fn gap(&mut self, dir: Dir, len: u64, _out: &mut Out<'_>) -> bool {
-        let d = dir.index();
-        match usize::try_from(len) {
-            Ok(n) if n <= self.skip[d] => {
-                self.skip[d] -= n;
-                true
-            }
-            _ => {
-                self.dead[d] = true;
-                !self.dead[0] || !self.dead[1]
-            }
-        }
+        // A gap inside a frame being skipped costs nothing; elsewhere the framing is lost.
+        self.frames.gap(dir.index(), len)
     }
 
     fn finish(&mut self, out: &mut Out<'_>) {

@@ -5,6 +5,7 @@
 //! Over UDP a datagram is a message; over TCP messages are framed by their headers and
 //! Content-Length, and bodies (SDP) are skipped.
 
+use crate::framing::Frames;
 use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::Builtin;
 
@@ -229,10 +230,8 @@ fn starts_message(d: &[u8]) -> bool {
 /// the next datagram's start line ends any skip still running.
 #[derive(Default)]
 pub(crate) struct SipParser {
-    /// Per direction: body bytes still to skip.
-    skip: [usize; 2],
-    /// Per direction: framing lost (TCP headers past `MAX_HEADERS`).
-    dead: [bool; 2],
+    /// Frame skipping and lost framing, per direction.
+    frames: Frames,
     tx_id: u64,
 }
 
@@ -240,14 +239,14 @@ impl Parser for SipParser {
     fn parse(&mut self, dir: Dir, data: &[u8], out: &mut Out<'_>) -> usize {
         let d = dir.index();
         let mut at = 0;
-        while at < data.len() && !self.dead[d] {
+        while at < data.len() && !self.frames.dead[d] {
             let rest = &data[at..];
-            if self.skip[d] > 0 {
+            if self.frames.skip[d] > 0 {
                 if at == 0 && starts_message(rest) {
-                    self.skip[d] = 0;
+                    self.frames.skip[d] = 0;
                 } else {
-                    let n = self.skip[d].min(rest.len());
-                    self.skip[d] -= n;
+                    let n = self.frames.skip[d].min(rest.len());
+                    self.frames.skip[d] -= n;
                     at += n;
                     continue;
                 }
@@ -260,34 +259,25 @@ impl Parser for SipParser {
             let window = &rest[..rest.len().min(MAX_HEADERS)];
             let Some(end) = memchr::memmem::find(window, b"\r\n\r\n") else {
                 if rest.len() >= MAX_HEADERS {
-                    self.dead[d] = true;
+                    self.frames.dead[d] = true;
                 }
                 break;
             };
             // Not a SIP message: passed over, up to its blank line.
             if let Some(body) = log_message(&rest[..end], dir == Dir::ToServer, self.tx_id, out) {
                 self.tx_id += 1;
-                self.skip[d] = body;
+                self.frames.skip[d] = body;
             }
             at += end + 4;
         }
-        if self.dead[d] {
+        if self.frames.dead[d] {
             return data.len();
         }
         at
     }
 
     fn gap(&mut self, dir: Dir, len: u64, _out: &mut Out<'_>) -> bool {
-        let d = dir.index();
-        match usize::try_from(len) {
-            Ok(n) if n <= self.skip[d] => {
-                self.skip[d] -= n;
-                true
-            }
-            _ => {
-                self.dead[d] = true;
-                !self.dead[0] || !self.dead[1]
-            }
-        }
+        // A gap inside a frame being skipped costs nothing; elsewhere the framing is lost.
+        self.frames.gap(dir.index(), len)
     }
 }

@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 
+use crate::framing::Frames;
 use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::Builtin;
 
@@ -285,10 +286,8 @@ fn field(m: &[u8], off: usize, len: usize) -> &[u8] {
 /// Follows one SMB flow.
 #[derive(Default)]
 pub(crate) struct SmbParser {
-    /// Per direction: bytes of the current frame still to skip.
-    skip: [usize; 2],
-    /// Per direction: framing lost, nothing more is read.
-    dead: [bool; 2],
+    /// Frame skipping and lost framing, per direction.
+    frames: Frames,
     pending: VecDeque<Tx>,
     dialect: Option<String>,
     tx_id: u64,
@@ -541,11 +540,11 @@ impl Parser for SmbParser {
     fn parse(&mut self, dir: Dir, data: &[u8], out: &mut Out<'_>) -> usize {
         let d = dir.index();
         let mut at = 0;
-        while at < data.len() && !self.dead[d] {
+        while at < data.len() && !self.frames.dead[d] {
             let rest = &data[at..];
-            if self.skip[d] > 0 {
-                let n = self.skip[d].min(rest.len());
-                self.skip[d] -= n;
+            if self.frames.skip[d] > 0 {
+                let n = self.frames.skip[d].min(rest.len());
+                self.frames.skip[d] -= n;
                 at += n;
                 continue;
             }
@@ -554,16 +553,16 @@ impl Parser for SmbParser {
             match kind {
                 NBSS_MESSAGE => {}
                 0x81..=0x85 => {
-                    self.skip[d] = total;
+                    self.frames.skip[d] = total;
                     continue;
                 }
                 _ => {
-                    self.dead[d] = true;
+                    self.frames.dead[d] = true;
                     break;
                 }
             }
             if smb_magic(&rest[4..]) == Some(false) {
-                self.dead[d] = true;
+                self.frames.dead[d] = true;
                 break;
             }
             let want = total.min(4 + MAX_LOOK);
@@ -572,9 +571,9 @@ impl Parser for SmbParser {
             };
             self.message(frame, out);
             at += want;
-            self.skip[d] = total - want;
+            self.frames.skip[d] = total - want;
         }
-        if self.dead[d] {
+        if self.frames.dead[d] {
             return data.len();
         }
         at
@@ -582,17 +581,7 @@ impl Parser for SmbParser {
 
     fn gap(&mut self, dir: Dir, len: u64, _out: &mut Out<'_>) -> bool {
         // A gap inside a frame being skipped costs nothing; elsewhere the framing is lost.
-        let d = dir.index();
-        match usize::try_from(len) {
-            Ok(n) if n <= self.skip[d] => {
-                self.skip[d] -= n;
-                true
-            }
-            _ => {
-                self.dead[d] = true;
-                !self.dead[0] || !self.dead[1]
-            }
-        }
+        self.frames.gap(dir.index(), len)
     }
 
     fn finish(&mut self, out: &mut Out<'_>) {

@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 
 use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
+use crate::text::{contains_ci, next_line, starts_ci, Step};
 use crate::Builtin;
 
 #[cfg(test)]
@@ -42,23 +43,6 @@ pub(crate) fn protocol() -> Builtin {
         probe,
         parser: || Box::<SmtpParser>::default(),
     }
-}
-
-/// Whether `data` starts with `word` (ASCII, any case), or is a prefix of it.
-fn starts_ci(data: &[u8], word: &[u8]) -> Option<bool> {
-    let n = data.len().min(word.len());
-    if !data[..n].eq_ignore_ascii_case(&word[..n]) {
-        Some(false)
-    } else if n < word.len() {
-        None
-    } else {
-        Some(true)
-    }
-}
-
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The server's greeting (`220 mx.example.com ESMTP`), or the client's EHLO / HELO.
@@ -108,36 +92,6 @@ fn probe(input: &ProbeInput<'_>) -> Probe {
                 Probe::NoMatch
             }
         }
-    }
-}
-
-/// One step of splitting a stream into lines (FTP reads its lines with it too).
-pub(crate) enum Step<'a> {
-    /// A line (without its CR LF) and the bytes it used.
-    Line(&'a [u8], usize),
-    /// Bytes of an over-long line, dropped.
-    Skip(usize),
-    /// No whole line yet.
-    Wait,
-}
-
-/// Splits the next line off `data`: lines longer than `max` are skipped whole, `skipping`
-/// carrying one across calls.
-pub(crate) fn next_line<'a>(data: &'a [u8], skipping: &mut bool, max: usize) -> Step<'a> {
-    match memchr::memchr(b'\n', data) {
-        Some(i) if *skipping || i > max => {
-            *skipping = false;
-            Step::Skip(i + 1)
-        }
-        Some(i) => {
-            let line = &data[..i];
-            Step::Line(line.strip_suffix(b"\r").unwrap_or(line), i + 1)
-        }
-        None if *skipping || data.len() > max => {
-            *skipping = true;
-            Step::Skip(data.len())
-        }
-        None => Step::Wait,
     }
 }
 
