@@ -285,6 +285,17 @@ impl Session {
         }
     }
 
+    /// What a stream hands over for `dir`: bytes (returns how many were consumed) or a gap.
+    fn read(&mut self, dir: Dir, chunk: Chunk<'_>, cx: &mut Cx<'_>) -> usize {
+        match chunk {
+            Chunk::Data(d) => self.data(dir, d, cx),
+            Chunk::Gap(n) => {
+                self.gap(dir, n, cx);
+                0
+            }
+        }
+    }
+
     /// In-order bytes of `dir`; returns how many were consumed.
     fn data(&mut self, dir: Dir, data: &[u8], cx: &mut Cx<'_>) -> usize {
         if data.is_empty() {
@@ -560,26 +571,14 @@ impl AppLayer {
             (Some(streams), Some(t)) => {
                 let [s0, s1] = &mut **streams;
                 let (mine, other) = if to_server { (s0, s1) } else { (s1, s0) };
-                let mut read = |ch: Chunk<'_>| match ch {
-                    Chunk::Data(d) => sess.data(dir, d, &mut cx),
-                    Chunk::Gap(n) => {
-                        sess.gap(dir, n, &mut cx);
-                        0
-                    }
-                };
+                let mut read = |ch: Chunk<'_>| sess.read(dir, ch, &mut cx);
                 mine.segment(t.seq, p.payload, &cfg.stream, mem, sc, &mut read);
                 if t.flags.has(TcpFlags::FIN) {
                     mine.fin(t.seq, p.payload.len());
                 }
                 if t.flags.has(TcpFlags::ACK) {
                     let odir = dir.reverse();
-                    let mut read = |ch: Chunk<'_>| match ch {
-                        Chunk::Data(d) => sess.data(odir, d, &mut cx),
-                        Chunk::Gap(n) => {
-                            sess.gap(odir, n, &mut cx);
-                            0
-                        }
-                    };
+                    let mut read = |ch: Chunk<'_>| sess.read(odir, ch, &mut cx);
                     other.ack(t.ack, &cfg.stream, mem, sc, &mut read);
                 }
             }
@@ -748,13 +747,7 @@ impl AppLayer {
             if let Some(streams) = af.streams.as_mut() {
                 for (i, s) in streams.iter_mut().enumerate() {
                     let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
-                    let mut read = |ch: Chunk<'_>| match ch {
-                        Chunk::Data(d) => sess.data(dir, d, &mut cx),
-                        Chunk::Gap(n) => {
-                            sess.gap(dir, n, &mut cx);
-                            0
-                        }
-                    };
+                    let mut read = |ch: Chunk<'_>| sess.read(dir, ch, &mut cx);
                     s.finish(&cfg.stream, mem, sc, &mut read);
                 }
             }
