@@ -381,11 +381,11 @@ impl Stream {
     fn hold(
         &mut self,
         data: &[u8],
-        _cfg: &StreamConfig,
+        cfg: &StreamConfig,
         mem: &mut StreamMemory,
         c: &mut StreamCounters,
     ) {
-        if mem.used + data.len() > _cfg.memcap {
+        if mem.used + data.len() > cfg.memcap {
             c.memcap += 1;
             return;
         }
