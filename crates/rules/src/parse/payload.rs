@@ -569,9 +569,11 @@ fn byte_opts(
 
 /// Bytes to read: 1 to 8, or 1 to 23 with `string`; with `string`, 0 means "the digits
 /// that are there" (Suricata reads the number up to the first non-digit).
-fn byte_count(kw: &str, s: &str, at: usize, string: bool) -> Result<u8, RuleError> {
+/// A byte count; 0 is allowed for string forms and for byte_jump (`zero_ok`), which then
+/// reads nothing and only moves by its offsets (Suricata: `byte_jump:0,0,from_end,…`).
+fn byte_count(kw: &str, s: &str, at: usize, string: bool, zero_ok: bool) -> Result<u8, RuleError> {
     let n: u8 = num(kw, s, at)?;
-    if n == 0 && string {
+    if n == 0 && (string || zero_ok) {
         return Ok(0);
     }
     let max = if string {
@@ -617,7 +619,7 @@ fn byte_test(st: &mut State, o: &RawOption<'_>) -> Result<(), RuleError> {
             extract: false,
         },
     )?;
-    let bytes = byte_count(KW, parts[0].1, at + parts[0].0, opts.string)?;
+    let bytes = byte_count(KW, parts[0].1, at + parts[0].0, opts.string, false)?;
     let (op_off, op_text) = parts[1];
     let (negated, op) = match op_text.strip_prefix('!') {
         Some(r) => (true, r.trim()),
@@ -676,7 +678,7 @@ fn byte_jump(st: &mut State, o: &RawOption<'_>) -> Result<(), RuleError> {
             extract: false,
         },
     )?;
-    let bytes = byte_count(KW, parts[0].1, at + parts[0].0, opts.string)?;
+    let bytes = byte_count(KW, parts[0].1, at + parts[0].0, opts.string, true)?;
     let offset = byte_value::<i32>(st, KW, parts[1].1, at + parts[1].0)?;
     let j = ByteJump {
         bytes,
@@ -716,7 +718,7 @@ fn byte_extract(st: &mut State, o: &RawOption<'_>) -> Result<(), RuleError> {
             extract: true,
         },
     )?;
-    let bytes = byte_count(KW, parts[0].1, at + parts[0].0, opts.string)?;
+    let bytes = byte_count(KW, parts[0].1, at + parts[0].0, opts.string, false)?;
     let offset: i32 = num(KW, parts[1].1, at + parts[1].0)?;
     let (name_off, name) = parts[2];
     if !is_identifier(name) {
