@@ -1,5 +1,48 @@
-//! Helpers for line-based text protocols (SMTP, FTP): case-insensitive prefix tests and
-//! splitting a stream into bounded lines.
+//! Helpers for line-based text protocols (SMTP, FTP): case-insensitive prefix tests, the
+//! probes' common parts, and splitting a stream into bounded lines.
+
+use crate::parser::Probe;
+
+/// Bytes of a greeting line a probe looks at.
+pub(crate) const PROBE_LINE: usize = 512;
+
+/// Whether the client's first bytes start with one of `verbs` (`EHLO `, `USER `, …), any
+/// case.
+pub(crate) fn probe_verbs(d: &[u8], verbs: &[&[u8]]) -> Probe {
+    let mut need_more = false;
+    for verb in verbs {
+        match starts_ci(d, verb) {
+            Some(true) => return Probe::Match,
+            None => need_more = true,
+            Some(false) => {}
+        }
+    }
+    if need_more {
+        Probe::NeedMore
+    } else {
+        Probe::NoMatch
+    }
+}
+
+/// The first line of a server's `220` greeting (`220 ` or `220-`), at most [`PROBE_LINE`]
+/// bytes; `Err` with the probe's answer when it is not one or not whole yet.
+pub(crate) fn greeting_220(d: &[u8]) -> Result<&[u8], Probe> {
+    let Some(head) = d.get(..4) else {
+        return Err(match starts_ci(d, b"220") {
+            Some(false) => Probe::NoMatch,
+            _ => Probe::NeedMore,
+        });
+    };
+    if &head[..3] != b"220" || !matches!(head[3], b' ' | b'-') {
+        return Err(Probe::NoMatch);
+    }
+    let window = &d[..d.len().min(PROBE_LINE)];
+    match memchr::memchr(b'\n', window) {
+        Some(i) => Ok(&window[..i]),
+        None if d.len() < PROBE_LINE => Err(Probe::NeedMore),
+        None => Ok(window),
+    }
+}
 
 /// Whether `data` starts with `word` (ASCII, any case), or is a prefix of it.
 pub(crate) fn starts_ci(data: &[u8], word: &[u8]) -> Option<bool> {

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport};
-use crate::text::{contains_ci, next_line, starts_ci, Step};
+use crate::text::{contains_ci, greeting_220, next_line, probe_verbs, Step};
 use crate::Builtin;
 
 #[cfg(test)]
@@ -32,8 +32,6 @@ const MAX_OPEN: usize = 32;
 const MAX_REPLY_LINES: usize = 64;
 /// Replies kept per command (1xx preliminaries, then the final one).
 const MAX_REPLIES: usize = 16;
-/// Longest first line the probe waits for.
-const PROBE_LINE: usize = 512;
 /// User names whose password is an e-mail address, logged as is.
 const GUESTS: &[&[u8]] = &[b"anonymous", b"ftp", b"guest"];
 
@@ -55,36 +53,11 @@ pub(crate) fn protocol() -> Builtin {
 fn probe(input: &ProbeInput<'_>) -> Probe {
     let d = input.data;
     match input.dir {
-        Dir::ToServer => {
-            let mut need_more = false;
-            for verb in [&b"USER "[..], b"AUTH "] {
-                match starts_ci(d, verb) {
-                    Some(true) => return Probe::Match,
-                    None => need_more = true,
-                    Some(false) => {}
-                }
-            }
-            if need_more {
-                Probe::NeedMore
-            } else {
-                Probe::NoMatch
-            }
-        }
+        Dir::ToServer => probe_verbs(d, &[&b"USER "[..], b"AUTH "]),
         Dir::ToClient => {
-            let Some(head) = d.get(..4) else {
-                return match starts_ci(d, b"220") {
-                    Some(false) => Probe::NoMatch,
-                    _ => Probe::NeedMore,
-                };
-            };
-            if &head[..3] != b"220" || !matches!(head[3], b' ' | b'-') {
-                return Probe::NoMatch;
-            }
-            let window = &d[..d.len().min(PROBE_LINE)];
-            let line = match memchr::memchr(b'\n', window) {
-                Some(i) => &window[..i],
-                None if d.len() < PROBE_LINE => return Probe::NeedMore,
-                None => window,
+            let line = match greeting_220(d) {
+                Ok(line) => line,
+                Err(answer) => return answer,
             };
             // SMTP greets with 220 too: the greeting's words, else the port, tell them apart
             // (and when neither does, the client's first command will).

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
-use crate::text::{contains_ci, next_line, starts_ci, Step};
+use crate::text::{contains_ci, greeting_220, next_line, probe_verbs, starts_ci, Step};
 use crate::Builtin;
 
 #[cfg(test)]
@@ -26,8 +26,6 @@ const MAX_RCPT: usize = 64;
 const MAX_FIELD: usize = 1024;
 /// Commands awaiting a reply (pipelining, RFC 2920).
 const MAX_PENDING: usize = 64;
-/// Longest first line the probe waits for.
-const PROBE_LINE: usize = 512;
 /// Ports where a greeting that names no protocol is taken for SMTP.
 const PORTS: &[u16] = &[25, 587, 2525];
 
@@ -49,36 +47,11 @@ pub(crate) fn protocol() -> Builtin {
 fn probe(input: &ProbeInput<'_>) -> Probe {
     let d = input.data;
     match input.dir {
-        Dir::ToServer => {
-            let mut need_more = false;
-            for verb in [&b"EHLO "[..], b"HELO "] {
-                match starts_ci(d, verb) {
-                    Some(true) => return Probe::Match,
-                    None => need_more = true,
-                    Some(false) => {}
-                }
-            }
-            if need_more {
-                Probe::NeedMore
-            } else {
-                Probe::NoMatch
-            }
-        }
+        Dir::ToServer => probe_verbs(d, &[&b"EHLO "[..], b"HELO "]),
         Dir::ToClient => {
-            let Some(head) = d.get(..4) else {
-                return match starts_ci(d, b"220") {
-                    Some(false) => Probe::NoMatch,
-                    _ => Probe::NeedMore,
-                };
-            };
-            if &head[..3] != b"220" || !matches!(head[3], b' ' | b'-') {
-                return Probe::NoMatch;
-            }
-            let window = &d[..d.len().min(PROBE_LINE)];
-            let line = match memchr::memchr(b'\n', window) {
-                Some(i) => &window[..i],
-                None if d.len() < PROBE_LINE => return Probe::NeedMore,
-                None => window,
+            let line = match greeting_220(d) {
+                Ok(line) => line,
+                Err(answer) => return answer,
             };
             // FTP greets with 220 too: the greeting's words, else the port, tell them apart
             // (and when neither does, the client's first command will).
