@@ -11,6 +11,24 @@ pub(crate) struct Frames {
 }
 
 impl Frames {
+    /// Consumes what is left of a skipped frame in direction `d` out of `avail` bytes;
+    /// returns how many.
+    pub(crate) fn skip_bytes(&mut self, d: usize, avail: usize) -> usize {
+        let n = self.skip[d].min(avail);
+        self.skip[d] -= n;
+        n
+    }
+
+    /// What `parse` returns after reading `at` of `len` bytes: all of them once the framing
+    /// is lost (nothing more is read that way), else `at`.
+    pub(crate) fn consumed(&self, d: usize, at: usize, len: usize) -> usize {
+        if self.dead[d] {
+            len
+        } else {
+            at
+        }
+    }
+
     /// A gap of `len` bytes in direction `d`: inside a frame being skipped it costs nothing;
     /// elsewhere that direction's framing is lost. Returns whether the parser carries on (a
     /// direction is still framed).

@@ -24,9 +24,35 @@ pub(crate) fn probe_verbs(d: &[u8], verbs: &[&[u8]]) -> Probe {
     }
 }
 
+/// A server's `220` greeting for a protocol that shares it with another (SMTP and FTP both
+/// greet with 220): its own words (`mine`) in the first line match, the other's (`theirs`)
+/// do not; a greeting naming neither is taken on `ports`, else left to the client's first
+/// command.
+pub(crate) fn probe_greeting(
+    d: &[u8],
+    mine: &[&[u8]],
+    theirs: &[&[u8]],
+    server_port: u16,
+    ports: &[u16],
+) -> Probe {
+    let line = match greeting_220(d) {
+        Ok(line) => line,
+        Err(answer) => return answer,
+    };
+    if mine.iter().any(|w| contains_ci(line, w)) {
+        Probe::Match
+    } else if theirs.iter().any(|w| contains_ci(line, w)) {
+        Probe::NoMatch
+    } else if ports.contains(&server_port) {
+        Probe::Match
+    } else {
+        Probe::NoMatch
+    }
+}
+
 /// The first line of a server's `220` greeting (`220 ` or `220-`), at most [`PROBE_LINE`]
 /// bytes; `Err` with the probe's answer when it is not one or not whole yet.
-pub(crate) fn greeting_220(d: &[u8]) -> Result<&[u8], Probe> {
+fn greeting_220(d: &[u8]) -> Result<&[u8], Probe> {
     let Some(head) = d.get(..4) else {
         return Err(match starts_ci(d, b"220") {
             Some(false) => Probe::NoMatch,

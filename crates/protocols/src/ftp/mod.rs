@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport};
-use crate::text::{contains_ci, greeting_220, next_line, probe_verbs, Step};
+use crate::text::{next_line, probe_greeting, probe_verbs, Step};
 use crate::Builtin;
 
 #[cfg(test)]
@@ -54,23 +54,7 @@ fn probe(input: &ProbeInput<'_>) -> Probe {
     let d = input.data;
     match input.dir {
         Dir::ToServer => probe_verbs(d, &[&b"USER "[..], b"AUTH "]),
-        Dir::ToClient => {
-            let line = match greeting_220(d) {
-                Ok(line) => line,
-                Err(answer) => return answer,
-            };
-            // SMTP greets with 220 too: the greeting's words, else the port, tell them apart
-            // (and when neither does, the client's first command will).
-            if contains_ci(line, b"FTP") {
-                Probe::Match
-            } else if contains_ci(line, b"SMTP") {
-                Probe::NoMatch
-            } else if input.server_port == 21 {
-                Probe::Match
-            } else {
-                Probe::NoMatch
-            }
-        }
+        Dir::ToClient => probe_greeting(d, &[b"FTP"], &[b"SMTP"], input.server_port, &[21]),
     }
 }
 

@@ -424,9 +424,7 @@ impl Parser for MqttParser {
         while at < data.len() && !self.frames.dead[d] {
             let rest = &data[at..];
             if self.frames.skip[d] > 0 {
-                let n = self.frames.skip[d].min(rest.len());
-                self.frames.skip[d] -= n;
-                at += n;
+                at += self.frames.skip_bytes(d, rest.len());
                 continue;
             }
             let (len, n) = match varint(&rest[1..]) {
@@ -447,10 +445,7 @@ impl Parser for MqttParser {
             at += want;
             self.frames.skip[d] = total - want;
         }
-        if self.frames.dead[d] {
-            return data.len();
-        }
-        at
+        self.frames.consumed(d, at, data.len())
     }
 
     fn gap(&mut self, dir: Dir, len: u64, _out: &mut Out<'_>) -> bool {

@@ -245,9 +245,7 @@ impl Parser for SipParser {
                 if at == 0 && starts_message(rest) {
                     self.frames.skip[d] = 0;
                 } else {
-                    let n = self.frames.skip[d].min(rest.len());
-                    self.frames.skip[d] -= n;
-                    at += n;
+                    at += self.frames.skip_bytes(d, rest.len());
                     continue;
                 }
             }
@@ -270,10 +268,7 @@ impl Parser for SipParser {
             }
             at += end + 4;
         }
-        if self.frames.dead[d] {
-            return data.len();
-        }
-        at
+        self.frames.consumed(d, at, data.len())
     }
 
     fn gap(&mut self, dir: Dir, len: u64, _out: &mut Out<'_>) -> bool {

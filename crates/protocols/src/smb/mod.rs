@@ -543,9 +543,7 @@ impl Parser for SmbParser {
         while at < data.len() && !self.frames.dead[d] {
             let rest = &data[at..];
             if self.frames.skip[d] > 0 {
-                let n = self.frames.skip[d].min(rest.len());
-                self.frames.skip[d] -= n;
-                at += n;
+                at += self.frames.skip_bytes(d, rest.len());
                 continue;
             }
             let Some((kind, len)) = nbss(rest) else { break };
@@ -573,10 +571,7 @@ impl Parser for SmbParser {
             at += want;
             self.frames.skip[d] = total - want;
         }
-        if self.frames.dead[d] {
-            return data.len();
-        }
-        at
+        self.frames.consumed(d, at, data.len())
     }
 
     fn gap(&mut self, dir: Dir, len: u64, _out: &mut Out<'_>) -> bool {

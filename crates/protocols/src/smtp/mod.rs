@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
-use crate::text::{contains_ci, greeting_220, next_line, probe_verbs, starts_ci, Step};
+use crate::text::{next_line, probe_greeting, probe_verbs, starts_ci, Step};
 use crate::Builtin;
 
 #[cfg(test)]
@@ -49,21 +49,7 @@ fn probe(input: &ProbeInput<'_>) -> Probe {
     match input.dir {
         Dir::ToServer => probe_verbs(d, &[&b"EHLO "[..], b"HELO "]),
         Dir::ToClient => {
-            let line = match greeting_220(d) {
-                Ok(line) => line,
-                Err(answer) => return answer,
-            };
-            // FTP greets with 220 too: the greeting's words, else the port, tell them apart
-            // (and when neither does, the client's first command will).
-            if contains_ci(line, b"SMTP") || contains_ci(line, b"MAIL") {
-                Probe::Match
-            } else if contains_ci(line, b"FTP") {
-                Probe::NoMatch
-            } else if PORTS.contains(&input.server_port) {
-                Probe::Match
-            } else {
-                Probe::NoMatch
-            }
+            probe_greeting(d, &[b"SMTP", b"MAIL"], &[b"FTP"], input.server_port, PORTS)
         }
     }
 }
