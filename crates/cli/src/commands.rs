@@ -40,6 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Protocols(a) => protocols(a),
         Command::Rules { command } => match command {
             RulesCommand::Check(a) => rules_check(a),
+            RulesCommand::Reload(a) => crate::rules::reload(a),
         },
     }
 }
@@ -49,7 +50,7 @@ fn rules_check(a: RulesCheckArgs) -> Result<ExitCode> {
     if a.files.is_empty() && cfg.rules.files.is_empty() {
         bail!("no rule files: give them as arguments or in rules.files of the configuration");
     }
-    let set = cfg.rules.load(&a.files, a.classification.as_ref())?;
+    let (_, set) = cfg.rules.compile(&a.files, a.classification.as_ref())?;
     let report = set.report();
     match a.format {
         ReportFormat::Text => print!("{}", report.to_text()),
@@ -225,9 +226,12 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
         };
         Ok(Box::new(src) as Box<dyn PacketSource>)
     });
+    let files = crate::rules::rule_files(&cfg, &a.common.rules);
+    let rules = crate::rules::load(&cfg, &files, a.common.quiet)?;
     let out = open_output(&a.common, &cfg)?;
     let mut opts = RunOptions::files(workers(&a.common, &cfg));
     opts.stop = stop;
+    opts.rules = rules;
     let bar = progress_bar(total, a.common.quiet);
     if let Some(bar) = bar.clone() {
         let started = std::time::Instant::now();
@@ -267,6 +271,15 @@ fn capture(a: CaptureArgs) -> Result<ExitCode> {
         promisc: cfg.capture.promisc,
         write_to: a.write.clone(),
     };
+    let files = crate::rules::rule_files(&cfg, &a.common.rules);
+    let rules = crate::rules::load(&cfg, &files, a.common.quiet)?;
+    if let Some(h) = &rules {
+        crate::rules::reload_on_sighup(&cfg, files.clone(), Arc::clone(h))?;
+    }
+    let _pidfile = match &a.pidfile {
+        Some(p) => Some(crate::rules::PidFile::create(p)?),
+        None => None,
+    };
     let src = LiveSource::open(&live)?;
     if !a.common.quiet {
         eprintln!(
@@ -294,6 +307,7 @@ fn capture(a: CaptureArgs) -> Result<ExitCode> {
         stats_interval: Duration::from_secs(a.stats_interval.unwrap_or(cfg.engine.stats_interval)),
         stop,
         progress: None,
+        rules,
     };
     let src: Box<dyn PacketSource> = Box::new(src);
     let summary = run(&cfg, [Ok(src)], out, opts)?;

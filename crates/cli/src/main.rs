@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod rules;
 
 use std::process::ExitCode;
 

@@ -108,10 +108,14 @@
 #![warn(missing_docs)]
 
 mod bytes;
+mod detector;
+mod engine;
 mod inspect;
+mod meta;
 mod pcre;
 mod prefilter;
 mod program;
+mod signature;
 
 #[cfg(test)]
 mod tests_bytes;
@@ -126,9 +130,13 @@ mod tests_util;
 
 use std::fmt;
 
+pub use detector::{DetectCounters, Detector, Fired};
+pub use engine::Engine;
 pub use inspect::Inspection;
-pub use prefilter::{fast_pattern, Prefilter, PrefilterError};
+pub use meta::{buffer_direction, FlowMeta, IcmpMeta, PacketMeta, TcpMeta, TxBuffers};
+pub use prefilter::{fast_pattern, Prefilter, PrefilterError, Scratch};
 pub use program::{compile, BufferProgram, MAX_STEPS};
+pub use signature::AlertInfo;
 
 /// Suricata's default `detect.inspection-recursion-limit`: keyword evaluations per
 /// inspection of one buffer before giving up.

@@ -93,31 +93,11 @@ impl std::fmt::Display for PrefilterError {
 
 impl std::error::Error for PrefilterError {}
 
-/// One automaton and the caller's id of each of its patterns.
-struct Set {
-    ac: AhoCorasick,
-    ids: Vec<u32>,
-}
-
-impl Set {
-    fn build(
-        patterns: Vec<Vec<u8>>,
-        ids: Vec<u32>,
-        caseless: bool,
-    ) -> Result<Option<Set>, PrefilterError> {
-        if patterns.is_empty() {
-            return Ok(None);
-        }
-        let ac = AhoCorasick::builder()
-            .ascii_case_insensitive(caseless)
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .map_err(PrefilterError)?;
-        Ok(Some(Set { ac, ids }))
-    }
-}
-
 /// Finds which of many patterns occur in a buffer: the rules to inspect.
+///
+/// One automaton holds every pattern, matching ASCII case-insensitively; a match of a
+/// case-sensitive pattern is checked byte for byte where it occurred. So a buffer is scanned
+/// once whatever the mix of `nocase`.
 ///
 /// ```
 /// use nta_detect::Prefilter;
@@ -127,14 +107,18 @@ impl Set {
 ///     (b"host:".to_vec(), true, 2),
 ///     (b"zzz".to_vec(), false, 3),
 ///     (b"GET".to_vec(), false, 4),
+///     (b"get".to_vec(), false, 5),
 /// ])
 /// .unwrap();
 /// let ids: Vec<u32> = p.candidates(b"GET / HTTP/1.1\r\nHost: a\r\nGET").collect();
 /// assert_eq!(ids, [1, 2, 4]);
 /// ```
 pub struct Prefilter {
-    exact: Option<Set>,
-    caseless: Option<Set>,
+    ac: AhoCorasick,
+    /// Per pattern: the ids of the rules it stands for.
+    ids: Vec<Vec<u32>>,
+    /// Per pattern: its bytes when it is case-sensitive and has letters (to verify).
+    exact: Vec<Option<Box<[u8]>>>,
     patterns: usize,
 }
 
@@ -146,31 +130,61 @@ impl std::fmt::Debug for Prefilter {
     }
 }
 
+/// Reusable memory for [`Prefilter::scan`] (which pattern was seen in the current scan).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    stamp: Vec<u32>,
+    scan: u32,
+}
+
 impl Prefilter {
-    /// Builds the automata from `(pattern, nocase, id)`; ids need not be distinct.
+    /// Builds the automaton from `(pattern, nocase, id)`; ids need not be distinct.
     pub fn new<I>(patterns: I) -> Result<Prefilter, PrefilterError>
     where
         I: IntoIterator<Item = (Vec<u8>, bool, u32)>,
     {
-        let (mut ep, mut ei, mut cp, mut ci) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // One entry per distinct (pattern as matched, exact bytes): rules sharing a fast
+        // pattern share an automaton pattern.
+        let mut index: std::collections::HashMap<(Vec<u8>, Option<Vec<u8>>), usize> =
+            std::collections::HashMap::new();
+        let mut pats: Vec<Vec<u8>> = Vec::new();
+        let mut ids: Vec<Vec<u32>> = Vec::new();
+        let mut exact: Vec<Option<Box<[u8]>>> = Vec::new();
+        let mut count = 0;
         for (p, nocase, id) in patterns {
-            if nocase {
-                cp.push(p);
-                ci.push(id);
-            } else {
-                ep.push(p);
-                ei.push(id);
-            }
+            count += 1;
+            let verify = (!nocase && p.iter().any(u8::is_ascii_alphabetic)).then(|| p.clone());
+            let key = (p.to_ascii_lowercase(), verify.clone());
+            let i = *index.entry(key).or_insert_with(|| {
+                pats.push(p.clone());
+                ids.push(Vec::new());
+                exact.push(verify.map(Vec::into_boxed_slice));
+                pats.len() - 1
+            });
+            ids[i].push(id);
         }
-        let patterns = ep.len() + cp.len();
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&pats)
+            .or_else(|_| {
+                // Too big for a DFA: the contiguous NFA is slower but smaller.
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&pats)
+            })
+            .map_err(PrefilterError)?;
         Ok(Prefilter {
-            exact: Set::build(ep, ei, false)?,
-            caseless: Set::build(cp, ci, true)?,
-            patterns,
+            ac,
+            ids,
+            exact,
+            patterns: count,
         })
     }
 
-    /// Number of patterns.
+    /// Number of patterns (as given, with repeats).
     pub fn len(&self) -> usize {
         self.patterns
     }
@@ -180,24 +194,42 @@ impl Prefilter {
         self.patterns == 0
     }
 
-    /// The ids whose pattern occurs in `buf`, each once, in increasing order.
-    pub fn candidates(&self, buf: &[u8]) -> impl Iterator<Item = u32> {
-        let mut out: Vec<u32> = Vec::new();
-        for set in [&self.exact, &self.caseless].into_iter().flatten() {
-            // Each pattern is reported once even if it occurs many times.
-            let mut seen = vec![false; set.ids.len()];
-            for m in set.ac.find_overlapping_iter(buf) {
-                let i = m.pattern().as_usize();
-                if let Some(s) = seen.get_mut(i) {
-                    if !*s {
-                        *s = true;
-                        if let Some(&id) = set.ids.get(i) {
-                            out.push(id);
-                        }
-                    }
+    /// Appends to `out` the ids whose pattern occurs in `buf` (each pattern's ids once;
+    /// unsorted, and an id given for several patterns may repeat).
+    pub fn scan(&self, buf: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {
+        if scratch.stamp.len() < self.ids.len() {
+            scratch.stamp.resize(self.ids.len(), 0);
+        }
+        scratch.scan = scratch.scan.wrapping_add(1);
+        if scratch.scan == 0 {
+            scratch.stamp.fill(0);
+            scratch.scan = 1;
+        }
+        let scan = scratch.scan;
+        for m in self.ac.find_overlapping_iter(buf) {
+            let i = m.pattern().as_usize();
+            let Some(st) = scratch.stamp.get_mut(i) else {
+                continue;
+            };
+            if *st == scan {
+                continue;
+            }
+            if let Some(Some(p)) = self.exact.get(i) {
+                if buf.get(m.start()..m.end()) != Some(&p[..]) {
+                    continue;
                 }
             }
+            *st = scan;
+            if let Some(ids) = self.ids.get(i) {
+                out.extend_from_slice(ids);
+            }
         }
+    }
+
+    /// The ids whose pattern occurs in `buf`, each once, in increasing order.
+    pub fn candidates(&self, buf: &[u8]) -> impl Iterator<Item = u32> {
+        let mut out = Vec::new();
+        self.scan(buf, &mut Scratch::default(), &mut out);
         out.sort_unstable();
         out.dedup();
         out.into_iter()

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod detection;
 mod pipeline;
 mod protocols;
 mod rules;
@@ -21,5 +22,6 @@ mod worker;
 pub use config::{
     Config, ConfigError, PortSpec, ProtocolSection, ProtocolsError, ProtocolsSection, StreamSection,
 };
+pub use detection::RulesHandle;
 pub use pipeline::{run, EngineError, Progress, RunOptions, Summary};
 pub use worker::Snapshot;

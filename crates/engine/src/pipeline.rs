@@ -23,6 +23,7 @@ use nta_capture::{CaptureError, KernelStats, PacketSource, RawPacket, SharedInpu
 use nta_event::{stats_body, CaptureStats, EngineStats, EveWriter, Event, Record};
 use nta_packet::{dispatch_hash, LinkType};
 
+use crate::detection::RulesHandle;
 use crate::worker::{Snapshot, Worker};
 use crate::Config;
 use nta_protocols::{AppCounters, Registry};
@@ -76,6 +77,8 @@ pub struct RunOptions {
     pub stop: Arc<AtomicBool>,
     /// Called every 65,536 packets and at the end.
     pub progress: Option<Box<dyn FnMut(Progress)>>,
+    /// The rules to match (none: no rule matching); replaceable while running.
+    pub rules: Option<Arc<RulesHandle>>,
 }
 
 impl RunOptions {
@@ -87,6 +90,7 @@ impl RunOptions {
             stats_interval: Duration::from_secs(10),
             stop: Arc::new(AtomicBool::new(false)),
             progress: None,
+            rules: None,
         }
     }
 }
@@ -245,7 +249,14 @@ impl Clock {
 }
 
 impl Threads {
-    fn start(cfg: &Config, n: usize, reg: &Arc<Registry>, output: Output, live: bool) -> Threads {
+    fn start(
+        cfg: &Config,
+        n: usize,
+        reg: &Arc<Registry>,
+        rules: &Option<Arc<RulesHandle>>,
+        output: Output,
+        live: bool,
+    ) -> Threads {
         let (events, writer) = spawn_writer(output, n);
         let depth = cfg.engine.queue_batches;
         let (recycle_tx, recycle) = bounded::<Batch>(n * (depth + 2));
@@ -255,7 +266,13 @@ impl Threads {
         for i in 0..n {
             let (tx, rx) = bounded::<Msg>(depth);
             queues.push(tx);
-            let mut worker = Worker::new(cfg, n, Arc::clone(reg), chunk_writer(&events));
+            let mut worker = Worker::new(
+                cfg,
+                n,
+                Arc::clone(reg),
+                rules.clone(),
+                chunk_writer(&events),
+            );
             let recycle_tx = recycle_tx.clone();
             let snaps = Arc::clone(&snapshots);
             let h = std::thread::Builder::new()
@@ -562,6 +579,17 @@ fn stats_event(
         let (tcp, app) = app_stats(&snap.app, reg);
         m.insert("tcp".into(), tcp);
         m.insert("app_layer".into(), app);
+        let d = &snap.detect;
+        m.insert(
+            "detect".into(),
+            serde_json::json!({
+                "alert": d.alerts,
+                "alerts_suppressed": d.suppressed,
+                "rules_loaded": snap.rules_loaded,
+                "rules_evaluated": d.evaluated,
+                "reloads": d.reloads,
+            }),
+        );
     }
     Record::stats(wall_ns(), body)
 }
@@ -636,10 +664,11 @@ fn run_sources(
             cfg,
             1,
             Arc::clone(&reg),
+            opts.rules.clone(),
             BufWriter::with_capacity(1 << 20, output),
         )))
     } else {
-        Pool::Threads(Threads::start(cfg, n, &reg, output, opts.live))
+        Pool::Threads(Threads::start(cfg, n, &reg, &opts.rules, output, opts.live))
     };
     let mut summary = Summary::default();
     let mut clock = Clock::default();

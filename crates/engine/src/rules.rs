@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use nta_detect::Engine;
 use nta_rules::{load_files, RuleSet, Vars};
 use serde::Deserialize;
 
@@ -75,5 +76,27 @@ impl RulesSection {
             .or_else(|| self.classification.clone())
             .or(beside);
         Ok(load_files(files, &self.vars()?, class.as_deref())?)
+    }
+
+    /// Loads the rules and compiles them: the engine, and the set as it ended up (rules the
+    /// engine cannot evaluate moved from `rules` to `skipped`, so that its report counts
+    /// what will really match).
+    pub fn compile(
+        &self,
+        files: &[PathBuf],
+        classification: Option<&PathBuf>,
+    ) -> Result<(Engine, RuleSet), RulesError> {
+        let mut set = self.load(files, classification)?;
+        let engine = Engine::build(&set);
+        if !engine.skipped().is_empty() {
+            let ids: std::collections::HashSet<(u32, u32)> =
+                engine.skipped_ids().iter().copied().collect();
+            set.rules
+                .retain(|r| !ids.contains(&(r.meta.gid, r.meta.sid)));
+            set.skipped.extend(engine.skipped().iter().cloned());
+            set.skipped
+                .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        }
+        Ok((engine, set))
     }
 }

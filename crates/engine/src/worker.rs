@@ -3,11 +3,15 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use nta_event::{flow_event, EveWriter, Event, EventSink};
-use nta_flow::{EndReason, EndedFlow, FlowStats, FlowTable, PacketView};
-use nta_packet::{DecodeCounters, Decoder, LinkType};
-use nta_protocols::{AppCounters, AppLayer, Registry};
+use nta_detect::{
+    DetectCounters, Detector, Engine, Fired, FlowMeta, IcmpMeta, PacketMeta, TcpMeta,
+};
+use nta_event::{flow_event, AlertEvent, AlertFields, EveWriter, Event, EventSink};
+use nta_flow::{EndReason, EndedFlow, Flow, FlowStats, FlowTable, PacketView};
+use nta_packet::{ip_proto, DecodeCounters, Decoder, LinkType, Packet, Transport};
+use nta_protocols::{AppCounters, AppLayer, AppSink, Registry, Tx};
 
+use crate::detection::RulesHandle;
 use crate::Config;
 
 /// A worker's counters at one moment.
@@ -23,6 +27,10 @@ pub struct Snapshot {
     pub defrag_bytes: u64,
     /// Application layer and TCP reassembly.
     pub app: AppCounters,
+    /// Rule matching.
+    pub detect: DetectCounters,
+    /// Rules in force.
+    pub rules_loaded: u64,
 }
 
 impl Snapshot {
@@ -33,6 +41,8 @@ impl Snapshot {
         self.flows_active += o.flows_active;
         self.defrag_bytes += o.defrag_bytes;
         self.app.merge(&o.app);
+        self.detect.merge(&o.detect);
+        self.rules_loaded = self.rules_loaded.max(o.rules_loaded);
     }
 }
 
@@ -40,8 +50,23 @@ pub(crate) struct Worker<W: Write> {
     decoder: Decoder,
     flows: FlowTable,
     app: AppLayer,
+    det: Det,
     out: EveWriter<W>,
     out_error: Option<io::Error>,
+}
+
+/// The worker's detection: its detector, the handle it takes reloads from, and scratch.
+struct Det {
+    rules: Option<Arc<RulesHandle>>,
+    generation: u64,
+    detector: Detector,
+    fired: Vec<Fired>,
+}
+
+impl Det {
+    fn active(&self) -> bool {
+        !self.detector.engine().is_empty()
+    }
 }
 
 fn write(out: &mut EveWriter<impl Write>, err: &mut Option<io::Error>, ev: &Event<'_>) {
@@ -53,40 +78,213 @@ fn write(out: &mut EveWriter<impl Write>, err: &mut Option<io::Error>, ev: &Even
     }
 }
 
-/// A flow ended: its last app-layer events, then its `flow` event.
+/// Writes the alerts in `fired` (and empties it).
+#[allow(clippy::too_many_arguments)]
+fn write_alerts(
+    out: &mut EveWriter<impl Write>,
+    err: &mut Option<io::Error>,
+    engine: &Engine,
+    fired: &mut Vec<Fired>,
+    flow: &Flow,
+    ts_ns: u64,
+    app_proto: Option<&str>,
+    tx: Option<(Option<u64>, &[u8])>,
+) {
+    for f in fired.drain(..) {
+        let info = engine.info(f.sig);
+        let (tx_id, app) = tx.unwrap_or((None, &[]));
+        let ev = AlertEvent {
+            ts_ns,
+            flow,
+            to_server: f.to_server,
+            app_proto,
+            tx_id,
+            alert: AlertFields {
+                // IDS: every action only alerts.
+                action: "allowed",
+                gid: info.gid,
+                signature_id: info.sid,
+                rev: info.rev,
+                signature: &info.msg,
+                category: &info.category,
+                severity: info.severity,
+                source: "rule",
+                metadata: &info.metadata,
+            },
+            app,
+        };
+        write(out, err, &Event::Alert(ev));
+    }
+}
+
+fn established(f: &Flow) -> bool {
+    if f.proto() == ip_proto::TCP {
+        f.tcp_state.is_established()
+    } else {
+        f.pkts[0] > 0 && f.pkts[1] > 0
+    }
+}
+
+/// What the application layer hands back while it parses one packet or ends one flow:
+/// events to log, and transactions to check against the rules.
+struct Sink<'a, W: Write> {
+    out: &'a mut EveWriter<W>,
+    err: &'a mut Option<io::Error>,
+    det: &'a mut Det,
+    /// The flow's detection slot (written back by the caller).
+    slot: u32,
+}
+
+impl<W: Write> AppSink for Sink<'_, W> {
+    fn event(&mut self, ev: &Event<'_>) {
+        write(self.out, self.err, ev);
+    }
+
+    fn tx(&mut self, tx: &Tx<'_>) {
+        let det = &mut *self.det;
+        let f = tx.event.flow;
+        let meta = FlowMeta {
+            ts_ns: tx.event.ts_ns,
+            client: f.client(),
+            server: f.server(),
+            proto: f.proto(),
+            established: established(f),
+            app_proto: tx.event.app_proto,
+            event_type: tx.event.event_type,
+            flow_id: f.flow_id(),
+        };
+        let mut bufs = tx.buffers().map(|(_, b, d)| (b, d));
+        det.detector
+            .tx(&mut self.slot, &meta, tx, &mut bufs, &mut det.fired);
+        if !det.fired.is_empty() {
+            let engine = Arc::clone(det.detector.engine());
+            write_alerts(
+                self.out,
+                self.err,
+                &engine,
+                &mut det.fired,
+                f,
+                tx.event.ts_ns,
+                Some(tx.event.app_proto),
+                Some((tx.event.tx_id, tx.event.body)),
+            );
+        }
+    }
+}
+
+/// A flow ended: its last app-layer events (and their alerts), then its `flow` event.
 fn end_flow(
     app: &mut AppLayer,
+    det: &mut Det,
     out: &mut EveWriter<impl Write>,
     err: &mut Option<io::Error>,
     ended: &EndedFlow,
 ) {
-    let app_proto = app.flow_end(ended, &mut |ev| write(out, err, ev));
+    let mut sink = Sink {
+        out,
+        err,
+        det,
+        slot: ended.flow.detect,
+    };
+    let app_proto = app.flow_end(ended, &mut sink);
+    let mut slot = sink.slot;
+    let alerted = det.detector.flow_end(&mut slot);
     write(
         out,
         err,
-        &Event::Flow(flow_event(ended).with_app_proto(app_proto)),
+        &Event::Flow(
+            flow_event(ended)
+                .with_app_proto(app_proto)
+                .with_alerted(alerted),
+        ),
     );
 }
 
+fn packet_meta<'a>(
+    p: &'a Packet<'a>,
+    flow: &Flow,
+    to_server: bool,
+    app_proto: Option<&'a str>,
+) -> PacketMeta<'a> {
+    let (sport, dport) = p.transport.ports();
+    let (tcp, icmp) = match p.transport {
+        Transport::Tcp(t) => (
+            Some(TcpMeta {
+                flags: t.flags.0,
+                seq: t.seq,
+                ack: t.ack,
+                window: t.window,
+            }),
+            None,
+        ),
+        Transport::Icmp { ty, code, id } => (
+            None,
+            Some(IcmpMeta {
+                itype: ty,
+                code,
+                id,
+            }),
+        ),
+        _ => (None, None),
+    };
+    let dir = usize::from(!to_server);
+    PacketMeta {
+        ts_ns: p.ts_ns,
+        src: p.src,
+        dst: p.dst,
+        sport,
+        dport,
+        proto: p.proto,
+        ttl: p.ttl,
+        tcp,
+        icmp,
+        payload: p.payload,
+        to_server,
+        established: established(flow),
+        app_proto,
+        flow_id: flow.flow_id(),
+        first_in_direction: flow.pkts[dir] == 1,
+    }
+}
+
 impl<W: Write> Worker<W> {
-    pub(crate) fn new(cfg: &Config, workers: usize, reg: Arc<Registry>, out: W) -> Self {
+    pub(crate) fn new(
+        cfg: &Config,
+        workers: usize,
+        reg: Arc<Registry>,
+        rules: Option<Arc<RulesHandle>>,
+        out: W,
+    ) -> Self {
+        let (engine, generation) = match &rules {
+            Some(h) => h.current(),
+            None => (Arc::new(Engine::empty()), 0),
+        };
+        let mut app = AppLayer::new(reg, cfg.protocols.app_config(&cfg.stream, workers));
+        app.set_inspect(engine.inspects_transactions());
         Worker {
             decoder: Decoder::new(cfg.decoder_config(workers)),
             flows: FlowTable::new(cfg.flow_config(workers)),
-            app: AppLayer::new(reg, cfg.protocols.app_config(&cfg.stream, workers)),
+            app,
+            det: Det {
+                rules,
+                generation,
+                detector: Detector::new(engine),
+                fired: Vec::new(),
+            },
             out: EveWriter::new(out),
             out_error: None,
         }
     }
 
     /// Decodes a frame and accounts it to its flow(s): the innermost one, and the outer UDP
-    /// conversation of each UDP tunnel it crossed.
+    /// conversation of each UDP tunnel it crossed. Then the rules.
     #[inline]
     pub(crate) fn packet(&mut self, link: LinkType, ts_ns: u64, wire_len: u32, data: &[u8]) {
         let Worker {
             decoder,
             flows,
             app,
+            det,
             out,
             out_error,
         } = self;
@@ -94,12 +292,36 @@ impl<W: Write> Worker<W> {
             return;
         };
         let (flow, to_server) = flows.update(&PacketView::from_packet(&p), &mut |e| {
-            end_flow(app, out, out_error, &e)
+            end_flow(app, det, out, out_error, &e)
         });
-        app.packet(flow, to_server, &p, &mut |ev| write(out, out_error, ev));
+        let mut sink = Sink {
+            out,
+            err: out_error,
+            det,
+            slot: flow.detect,
+        };
+        app.packet(flow, to_server, &p, &mut sink);
+        flow.detect = sink.slot;
+        if det.active() {
+            let meta = packet_meta(&p, flow, to_server, app.app_proto(flow));
+            det.detector.packet(&mut flow.detect, &meta, &mut det.fired);
+            if !det.fired.is_empty() {
+                let engine = Arc::clone(det.detector.engine());
+                write_alerts(
+                    out,
+                    out_error,
+                    &engine,
+                    &mut det.fired,
+                    flow,
+                    ts_ns,
+                    meta.app_proto,
+                    None,
+                );
+            }
+        }
         for i in 0..p.tunnels.len() {
             if let Some(v) = PacketView::outer_udp(&p, i) {
-                flows.update(&v, &mut |e| end_flow(app, out, out_error, &e));
+                flows.update(&v, &mut |e| end_flow(app, det, out, out_error, &e));
             }
         }
     }
@@ -111,10 +333,20 @@ impl<W: Write> Worker<W> {
             decoder,
             flows,
             app,
+            det,
             out,
             out_error,
         } = self;
-        flows.expire(now_ns, &mut |e| end_flow(app, out, out_error, &e));
+        if let Some(h) = &det.rules {
+            if h.generation() != det.generation {
+                let (engine, generation) = h.current();
+                app.set_inspect(engine.inspects_transactions());
+                det.detector.reload(engine);
+                det.generation = generation;
+            }
+        }
+        det.detector.tick(now_ns);
+        flows.expire(now_ns, &mut |e| end_flow(app, det, out, out_error, &e));
         decoder.expire(now_ns);
         if out_error.is_none() {
             if let Err(e) = out.flush() {
@@ -134,6 +366,8 @@ impl<W: Write> Worker<W> {
             flows_active: self.flows.len() as u64,
             defrag_bytes: self.decoder.defrag_usage().1 as u64,
             app: self.app.counters(),
+            detect: self.det.detector.counters().clone(),
+            rules_loaded: self.det.detector.engine().len() as u64,
         }
     }
 
@@ -150,12 +384,13 @@ impl<W: Write> Worker<W> {
         let Worker {
             flows,
             app,
+            det,
             out,
             out_error,
             ..
         } = &mut self;
         flows.flush(EndReason::Shutdown, &mut |e| {
-            end_flow(app, out, out_error, &e)
+            end_flow(app, det, out, out_error, &e)
         });
         if self.out_error.is_none() {
             if let Err(e) = self.out.flush() {

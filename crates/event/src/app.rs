@@ -35,7 +35,7 @@ impl AppEvent<'_> {
         if !f.vlan().is_empty() {
             out.u16_array("vlan", f.vlan().as_slice());
         }
-        if let Some(layers) = &f.tunnels {
+        if let Some(layers) = f.tunnels() {
             tunnels(&mut out, layers);
         }
         if let Some(tx) = self.tx_id {

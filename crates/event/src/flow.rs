@@ -58,6 +58,7 @@ pub fn flow_event(ended: &EndedFlow) -> FlowEvent<'_> {
     FlowEvent {
         ended,
         app_proto: None,
+        alerted: false,
     }
 }
 
@@ -69,9 +70,16 @@ pub struct FlowEvent<'a> {
     /// What the application layer found the flow to speak (`http`, …, `failed`); `None` when
     /// no payload was seen.
     pub app_proto: Option<&'a str>,
+    /// An alert was raised on the flow.
+    pub alerted: bool,
 }
 
 impl<'a> FlowEvent<'a> {
+    /// The same event with `alerted` set.
+    pub fn with_alerted(self, alerted: bool) -> Self {
+        FlowEvent { alerted, ..self }
+    }
+
     /// The same event with `app_proto` set.
     pub fn with_app_proto(self, app_proto: Option<&'a str>) -> Self {
         FlowEvent { app_proto, ..self }
@@ -116,7 +124,7 @@ fn hex(b: u8) -> [u8; 2] {
     [D[usize::from(b >> 4)], D[usize::from(b & 15)]]
 }
 
-fn ts(out: &mut JsonOut<'_>, k: &'static str, ns: u64) {
+pub(crate) fn ts(out: &mut JsonOut<'_>, k: &'static str, ns: u64) {
     let b = Timestamp(ns).to_bytes();
     out.plain(k, std::str::from_utf8(&b).unwrap_or_default());
 }
@@ -208,7 +216,7 @@ impl FlowEvent<'_> {
         if !f.vlan().is_empty() {
             out.u16_array("vlan", f.vlan().as_slice());
         }
-        if let Some(layers) = &f.tunnels {
+        if let Some(layers) = f.tunnels() {
             tunnels(&mut out, layers);
         }
         if let Some(kind) = f.encapsulates {
@@ -227,7 +235,7 @@ impl FlowEvent<'_> {
         out.u64("age", f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000);
         out.plain("state", f.state().name());
         out.plain("reason", self.ended.reason.name());
-        out.bool("alerted", false);
+        out.bool("alerted", self.alerted);
         out.close();
         if proto == ip_proto::TCP {
             tcp(&mut out, f);

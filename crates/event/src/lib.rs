@@ -15,6 +15,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod alert;
 mod app;
 mod flow;
 pub mod icmp;
@@ -23,6 +24,7 @@ mod sink;
 mod stats;
 mod time;
 
+pub use alert::{AlertEvent, AlertFields};
 pub use app::AppEvent;
 pub use flow::{flow_event, FlowEvent, ProtoName};
 pub use json::{escape_into, JsonOut};
@@ -41,6 +43,8 @@ pub enum Event<'a> {
     Flow(FlowEvent<'a>),
     /// An application-layer event (`http`, `dns`, `tls`, …) of a flow.
     App(AppEvent<'a>),
+    /// An alert on a flow.
+    Alert(AlertEvent<'a>),
     /// Any other event (stats, ...).
     Record(&'a Record),
 }
@@ -51,6 +55,7 @@ impl Event<'_> {
         match self {
             Event::Flow(f) => f.write_json(buf),
             Event::App(a) => a.write_json(buf),
+            Event::Alert(a) => a.write_json(buf),
             // A Record is plain data: serializing it into a Vec cannot fail.
             Event::Record(r) => {
                 let _ = serde_json::to_writer(&mut *buf, r);

@@ -159,17 +159,30 @@ pub struct Flow {
     /// A handle the table's owner may attach (the application layer's state); 0: none.
     /// The table only carries it.
     pub app: u32,
+    /// A handle for detection's per-flow state (flowbits, …); 0: none. The table only
+    /// carries it.
+    pub detect: u32,
     /// Packets per direction.
     pub pkts: [u64; 2],
     /// Wire bytes per direction.
     pub bytes: [u64; 2],
     /// First packet time.
     pub start_ns: u64,
-    /// Tunnel layers of the first packet, outermost first.
-    pub tunnels: Option<Box<[TunnelLayer]>>,
+    /// Tunnel layers of the first packet (see [`Flow::tunnels`]); behind one thin pointer,
+    /// so that the flow keeps to two cache lines.
+    tunnels: Option<Box<Tunnels>>,
 }
 
+/// A flow's tunnel layers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Tunnels(Box<[TunnelLayer]>);
+
 impl Flow {
+    /// Tunnel layers of the first packet, outermost first (`None` when not tunnelled).
+    pub fn tunnels(&self) -> Option<&[TunnelLayer]> {
+        self.tunnels.as_deref().map(|t| &*t.0)
+    }
+
     fn new(key: FlowKey, forward: bool, v: &PacketView<'_>) -> Flow {
         // The client opened the flow; a SYN-ACK seen first was sent by the server.
         let from_server = v
@@ -184,13 +197,14 @@ impl Flow {
             client_is_a: forward != from_server,
             icmp: v.icmp.map(|(t, c, _)| (t, c)),
             app: 0,
+            detect: 0,
             pkts: [0; 2],
             bytes: [0; 2],
             start_ns: v.ts_ns,
             tunnels: if v.tunnels.is_empty() {
                 None
             } else {
-                Some(v.tunnels.into())
+                Some(Box::new(Tunnels(v.tunnels.into())))
             },
             encapsulates: v.encapsulates,
         }

@@ -6,7 +6,66 @@ use nta_event::{AppEvent, Event};
 use nta_flow::{Chunk, EndedFlow, Flow, Stream, StreamConfig, StreamCounters, StreamMemory};
 use nta_packet::{ip_proto, Packet, TcpFlags, Transport as L4};
 
-use crate::parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport, Written};
+use crate::parser::{
+    Buffer, Dir, Expectation, Inspect, Out, Parser, Probe, ProbeInput, Transport, Written,
+};
+
+/// Where the application layer puts what it produces.
+pub trait AppSink {
+    /// An event to log.
+    fn event(&mut self, ev: &Event<'_>);
+    /// A transaction with its inspection buffers, for detection (only while inspection is on,
+    /// see [`AppLayer::set_inspect`]); called before the transaction's event is logged.
+    fn tx(&mut self, _tx: &Tx<'_>) {}
+}
+
+impl<F: FnMut(&Event<'_>)> AppSink for F {
+    fn event(&mut self, ev: &Event<'_>) {
+        self(ev)
+    }
+}
+
+/// One application-layer transaction as detection sees it: its event (the app-layer object
+/// an alert carries) and its inspection buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct Tx<'a> {
+    /// The event (written whether or not the protocol's events are logged).
+    pub event: AppEvent<'a>,
+    /// The protocol's events are logged.
+    pub logged: bool,
+    list: &'a [(Dir, Buffer, std::ops::Range<usize>)],
+    data: &'a [u8],
+}
+
+impl<'a> Tx<'a> {
+    /// Every buffer with the direction it was sent in, in the order the parser gave them.
+    pub fn buffers(&self) -> impl Iterator<Item = (Dir, &'a Buffer, &'a [u8])> + 'a {
+        let data = self.data;
+        self.list
+            .iter()
+            .map(move |(d, b, r)| (*d, b, data.get(r.clone()).unwrap_or_default()))
+    }
+
+    /// The instances of one buffer (several for multi-buffers such as `dns.query`), in
+    /// direction `dir` (`None`: either).
+    pub fn get<'b>(
+        &self,
+        buffer: &'b Buffer,
+        dir: Option<Dir>,
+    ) -> impl Iterator<Item = &'a [u8]> + 'b
+    where
+        'a: 'b,
+    {
+        self.buffers()
+            .filter(move |(d, b, _)| *b == buffer && dir.is_none_or(|x| x == *d))
+            .map(|(_, _, data)| data)
+    }
+
+    /// Whether the transaction has `buffer` (in either direction).
+    pub fn has(&self, buffer: &Buffer) -> bool {
+        self.list.iter().any(|(_, b, _)| b == buffer)
+    }
+}
 use crate::registry::{ports_contain, PortRange, ProtocolRef};
 
 /// At most this many protocols (built-in and user-defined) can be registered.
@@ -181,6 +240,7 @@ struct Cx<'a> {
     buf: &'a mut Vec<u8>,
     written: &'a mut Vec<Written>,
     expect: &'a mut Vec<Expectation>,
+    inspect: &'a mut Inspect,
     ts_ns: u64,
     client: (std::net::IpAddr, u16),
     server: (std::net::IpAddr, u16),
@@ -199,6 +259,7 @@ impl Cx<'_> {
             events: self.written,
             expect: self.expect,
             upgrade,
+            inspect: self.inspect,
         }
     }
 }
@@ -411,6 +472,7 @@ pub struct AppLayer {
     counters: AppCounters,
     buf: Vec<u8>,
     written: Vec<Written>,
+    inspect: Inspect,
     announced: Vec<Expectation>,
     /// Flows announced and not seen yet, with when they were announced.
     expected: Vec<(Expectation, u64)>,
@@ -442,8 +504,27 @@ impl AppLayer {
             },
             buf: Vec::with_capacity(4096),
             written: Vec::new(),
+            inspect: Inspect::default(),
             announced: Vec::new(),
             expected: Vec::new(),
+        }
+    }
+
+    /// Turns handing inspection buffers to [`AppSink::tx`] on or off (on when loaded rules
+    /// inspect application-layer buffers; off, parsers skip building them).
+    pub fn set_inspect(&mut self, on: bool) {
+        self.inspect.on = on;
+    }
+
+    /// What `flow` is found to speak so far (`None` while unknown or without payload).
+    pub fn app_proto(&self, flow: &Flow) -> Option<&str> {
+        if flow.app & BYPASS != 0 {
+            return code_name(&self.reg, flow.app & SLOT);
+        }
+        let af = self.slab.get((flow.app & SLOT) as usize)?.as_ref()?;
+        match af.sess.ident {
+            Ident::Probing(_) => None,
+            ident => ident_name(&self.reg, ident),
         }
     }
 
@@ -479,13 +560,13 @@ impl AppLayer {
         }
     }
 
-    /// One packet of `flow` (`to_server`: sent by the client). App-layer events go to `emit`.
+    /// One packet of `flow` (`to_server`: sent by the client). App-layer events go to `sink`.
     pub fn packet(
         &mut self,
         flow: &mut Flow,
         to_server: bool,
         p: &Packet<'_>,
-        emit: &mut dyn FnMut(&Event<'_>),
+        sink: &mut dyn AppSink,
     ) {
         if !self.active || flow.app & BYPASS != 0 {
             return;
@@ -526,6 +607,7 @@ impl AppLayer {
             counters,
             buf,
             written,
+            inspect,
             announced,
             ..
         } = self;
@@ -539,6 +621,7 @@ impl AppLayer {
             buf,
             written,
             expect: announced,
+            inspect,
             ts_ns: p.ts_ns,
             client: flow.client(),
             server: flow.server(),
@@ -611,12 +694,12 @@ impl AppLayer {
         } else {
             flow.app & !HOLE
         };
-        self.flush_events(flow, emit);
+        self.flush_events(flow, sink);
         self.take_announcements(p.ts_ns);
         if finished {
             // Finish the parser now and free the flow's state: the flow keeps only what it
             // was found to be, and later packets skip the application layer.
-            if let Some((ident, payload)) = self.close(flow, flow.app & SLOT, emit) {
+            if let Some((ident, payload)) = self.close(flow, flow.app & SLOT, sink) {
                 flow.app = BYPASS | ident_code(ident, payload);
             }
         }
@@ -654,39 +737,34 @@ impl AppLayer {
         }
     }
 
-    fn flush_events(&mut self, flow: &Flow, emit: &mut dyn FnMut(&Event<'_>)) {
+    fn flush_events(&mut self, flow: &Flow, sink: &mut dyn AppSink) {
         if self.written.is_empty() {
+            self.inspect.clear();
             return;
         }
         let Some(Some(af)) = self.slab.get((flow.app & SLOT) as usize) else {
             self.written.clear();
             self.buf.clear();
+            self.inspect.clear();
             return;
         };
         let app_proto = ident_name(&self.reg, af.sess.ident).unwrap_or("failed");
-        for w in &self.written {
-            let ev = AppEvent {
-                ts_ns: flow.last_ns,
-                flow,
-                event_type: w.event_type,
-                app_proto,
-                to_server: w.to_server,
-                tx_id: w.tx_id,
-                body: &self.buf[w.range.clone()],
-            };
-            emit(&Event::App(ev));
-        }
+        emit_written(
+            &self.written,
+            &self.buf,
+            &self.inspect,
+            flow,
+            app_proto,
+            sink,
+        );
         self.written.clear();
         self.buf.clear();
+        self.inspect.clear();
     }
 
-    /// `flow` ended: finishes its parser (its last events go to `emit`) and frees its state.
+    /// `flow` ended: finishes its parser (its last events go to `sink`) and frees its state.
     /// Returns the flow's `app_proto`, or `None` when it carried no payload.
-    pub fn flow_end(
-        &mut self,
-        ended: &EndedFlow,
-        emit: &mut dyn FnMut(&Event<'_>),
-    ) -> Option<&str> {
+    pub fn flow_end(&mut self, ended: &EndedFlow, sink: &mut dyn AppSink) -> Option<&str> {
         let flow = &ended.flow;
         if flow.app & BYPASS != 0 {
             return code_name(&self.reg, flow.app & SLOT);
@@ -695,7 +773,7 @@ impl AppLayer {
         if slot == 0 {
             return None;
         }
-        let (ident, payload) = self.close(flow, slot, emit)?;
+        let (ident, payload) = self.close(flow, slot, sink)?;
         match ident {
             Ident::Expected(_) | Ident::Proto(_) => ident_name(&self.reg, ident),
             _ if payload => Some("failed"),
@@ -706,12 +784,7 @@ impl AppLayer {
     /// Takes a flow's state out of the slab: drains reassembly into the parser, finishes it,
     /// emits the last events, frees the slot. Returns what the flow was found to be, and
     /// whether it carried payload.
-    fn close(
-        &mut self,
-        flow: &Flow,
-        slot: u32,
-        emit: &mut dyn FnMut(&Event<'_>),
-    ) -> Option<(Ident, bool)> {
+    fn close(&mut self, flow: &Flow, slot: u32, sink: &mut dyn AppSink) -> Option<(Ident, bool)> {
         let mut af = self.slab.get_mut(slot as usize)?.take()?;
         self.free.push(slot);
         let transport = if flow.proto() == ip_proto::TCP {
@@ -728,6 +801,7 @@ impl AppLayer {
                 counters,
                 buf,
                 written,
+                inspect,
                 announced,
                 ..
             } = self;
@@ -738,6 +812,7 @@ impl AppLayer {
                 buf,
                 written,
                 expect: announced,
+                inspect,
                 ts_ns: flow.last_ns,
                 client: flow.client(),
                 server: flow.server(),
@@ -758,20 +833,18 @@ impl AppLayer {
         // Events of the flow's last moments carry its final protocol.
         if !self.written.is_empty() {
             let app_proto = ident_name(&self.reg, ident).unwrap_or("failed");
-            for w in &self.written {
-                emit(&Event::App(AppEvent {
-                    ts_ns: flow.last_ns,
-                    flow,
-                    event_type: w.event_type,
-                    app_proto,
-                    to_server: w.to_server,
-                    tx_id: w.tx_id,
-                    body: &self.buf[w.range.clone()],
-                }));
-            }
+            emit_written(
+                &self.written,
+                &self.buf,
+                &self.inspect,
+                flow,
+                app_proto,
+                sink,
+            );
             self.written.clear();
             self.buf.clear();
         }
+        self.inspect.clear();
         if self.free.len() + 1 == self.slab.len() {
             // Every slot is free: give the memory of a past burst back.
             self.slab.truncate(1);
@@ -780,6 +853,39 @@ impl AppLayer {
             self.free.shrink_to(1024);
         }
         Some((ident, af.sess.payload))
+    }
+}
+
+/// Hands each written event to detection (with its buffers) and, when logged, to the log.
+fn emit_written(
+    written: &[Written],
+    buf: &[u8],
+    inspect: &Inspect,
+    flow: &Flow,
+    app_proto: &str,
+    sink: &mut dyn AppSink,
+) {
+    for w in written {
+        let event = AppEvent {
+            ts_ns: flow.last_ns,
+            flow,
+            event_type: w.event_type,
+            app_proto,
+            to_server: w.to_server,
+            tx_id: w.tx_id,
+            body: &buf[w.range.clone()],
+        };
+        if inspect.on {
+            sink.tx(&Tx {
+                event,
+                logged: w.logged,
+                list: inspect.list.get(w.buffers.clone()).unwrap_or_default(),
+                data: &inspect.data,
+            });
+        }
+        if w.logged {
+            sink.event(&Event::App(event));
+        }
     }
 }
 

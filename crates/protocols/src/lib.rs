@@ -31,9 +31,11 @@ mod testing;
 mod text;
 mod tls;
 
-pub use app::{AppConfig, AppCounters, AppLayer, Entry, Registry, MAX_PROTOCOLS};
+pub use app::{AppConfig, AppCounters, AppLayer, AppSink, Entry, Registry, Tx, MAX_PROTOCOLS};
 pub use custom::{load_dir, load_file, CustomProtocol, DefinitionError};
-pub use parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport};
+pub use parser::{
+    Buffer, Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport, MAX_BUFFER_LEN,
+};
 pub use registry::{ports_contain, Builtin, Info, PortRange, Protocol, ProtocolRef};
 
 /// The built-in protocols, in the order they are probed (after port hints).

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use nta_event::JsonOut;
+pub use nta_rules::Buffer;
 
 /// Direction of data within a flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -134,6 +135,33 @@ pub(crate) struct Written {
     pub(crate) to_server: bool,
     pub(crate) tx_id: Option<u64>,
     pub(crate) range: std::ops::Range<usize>,
+    /// The protocol's events are logged (else the event exists only for detection).
+    pub(crate) logged: bool,
+    /// Its inspection buffers: a range of [`Inspect::list`].
+    pub(crate) buffers: std::ops::Range<usize>,
+}
+
+/// Longest inspection buffer kept (longer ones are truncated, as Suricata's body limits do).
+pub const MAX_BUFFER_LEN: usize = 64 << 10;
+
+/// Inspection buffers the parsers hand to detection, in one arena per worker.
+#[derive(Debug, Default)]
+pub(crate) struct Inspect {
+    /// Detection wants buffers (rules that inspect application-layer buffers are loaded).
+    pub(crate) on: bool,
+    /// Each buffer and its bytes in `data`.
+    pub(crate) list: Vec<(Dir, Buffer, std::ops::Range<usize>)>,
+    pub(crate) data: Vec<u8>,
+    /// The first buffer not yet attached to an event.
+    pub(crate) next: usize,
+}
+
+impl Inspect {
+    pub(crate) fn clear(&mut self) {
+        self.list.clear();
+        self.data.clear();
+        self.next = 0;
+    }
 }
 
 /// Where a parser puts what it found: events, expected flows, a protocol upgrade.
@@ -147,6 +175,7 @@ pub struct Out<'a> {
     pub(crate) events: &'a mut Vec<Written>,
     pub(crate) expect: &'a mut Vec<Expectation>,
     pub(crate) upgrade: &'a mut Option<&'static str>,
+    pub(crate) inspect: &'a mut Inspect,
 }
 
 impl Out<'_> {
@@ -186,17 +215,45 @@ impl Out<'_> {
         tx_id: Option<u64>,
         write: impl FnOnce(&mut JsonOut<'_>),
     ) {
-        if !self.log {
+        if !self.log && !self.inspect.on {
             return;
         }
         let start = self.buf.len();
         write(&mut JsonOut::members(self.buf));
+        let buffers = self.inspect.next..self.inspect.list.len();
+        self.inspect.next = self.inspect.list.len();
         self.events.push(Written {
             event_type,
             to_server,
             tx_id,
             range: start..self.buf.len(),
+            logged: self.log,
+            buffers,
         });
+    }
+
+    /// Whether detection inspects this flow's buffers: when not, a parser need not call
+    /// [`Out::buffer`] (it does nothing) nor keep what only detection reads (bodies).
+    pub fn inspecting(&self) -> bool {
+        self.inspect.on
+    }
+
+    /// Hands detection one inspection buffer (`http.uri`, `dns.query`, …) of the transaction
+    /// being parsed, sent in direction `dir` (request buffers `ToServer`, response buffers
+    /// `ToClient`: `http.header` exists both ways). Buffers belong to the next [`Out::event`]
+    /// the parser writes: a parser gives a transaction's buffers, then writes its event. A
+    /// buffer may be given several times (each DNS query name; rules match any of them).
+    /// Longer than [`MAX_BUFFER_LEN`]: truncated.
+    pub fn buffer(&mut self, dir: Dir, buffer: Buffer, data: &[u8]) {
+        if !self.inspect.on {
+            return;
+        }
+        let data = &data[..data.len().min(MAX_BUFFER_LEN)];
+        let start = self.inspect.data.len();
+        self.inspect.data.extend_from_slice(data);
+        self.inspect
+            .list
+            .push((dir, buffer, start..self.inspect.data.len()));
     }
 
     /// Announces a flow to come (an FTP data connection). At most 64 announcements are kept

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport, Written};
+use crate::parser::{
+    Buffer, Dir, Expectation, Inspect, Out, Parser, Probe, ProbeInput, Transport, Written,
+};
 
 /// Runs one parser over one flow.
 pub(crate) struct Harness {
@@ -17,6 +19,7 @@ pub(crate) struct Harness {
     pub(crate) expectations: Vec<Expectation>,
     pub(crate) upgrade: Option<&'static str>,
     pub(crate) ts_ns: u64,
+    inspect: Inspect,
 }
 
 impl Harness {
@@ -38,6 +41,10 @@ impl Harness {
             expectations: Vec::new(),
             upgrade: None,
             ts_ns: 1_700_000_000_000_000_000,
+            inspect: Inspect {
+                on: true,
+                ..Inspect::default()
+            },
         }
     }
 
@@ -58,8 +65,16 @@ impl Harness {
             events: &mut self.written,
             expect: &mut self.expectations,
             upgrade: &mut self.upgrade,
+            inspect: &mut self.inspect,
         };
         f(self.parser.as_mut(), &mut out)
+    }
+
+    /// Whether detection inspects the flow (it does unless told otherwise): when not, parsers
+    /// keep and hand over no buffers.
+    pub(crate) fn inspecting(mut self, on: bool) -> Self {
+        self.inspect.on = on;
+        self
     }
 
     /// Bytes in `dir`: TCP appends them to what the parser left unconsumed and offers the lot
@@ -93,6 +108,29 @@ impl Harness {
 
     pub(crate) fn finish(&mut self) {
         self.with_out(|p, out| p.finish(out));
+    }
+
+    /// The inspection buffers of every event so far, by event: (buffer name, bytes).
+    pub(crate) fn buffers(&self) -> Vec<Vec<(String, Vec<u8>)>> {
+        self.written
+            .iter()
+            .map(|w| {
+                self.inspect.list[w.buffers.clone()]
+                    .iter()
+                    .map(|(_, b, r)| (b.name(), self.inspect.data[r.clone()].to_vec()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The instances of `buffer` sent in `dir` in event `i`, as text (lossy).
+    pub(crate) fn buffer(&self, i: usize, dir: Dir, buffer: &Buffer) -> Vec<String> {
+        let w = &self.written[i];
+        self.inspect.list[w.buffers.clone()]
+            .iter()
+            .filter(|(d, b, _)| b == buffer && *d == dir)
+            .map(|(_, _, r)| String::from_utf8_lossy(&self.inspect.data[r.clone()]).into_owned())
+            .collect()
     }
 
     /// Every event so far, as `{"event_type", "to_server", "tx_id", <members>}`.

@@ -1,10 +1,16 @@
 //! Running a definition over a flow: cutting the TCP stream into messages (the framing), and
 //! decoding each message's fields into a `custom` event.
 //!
+//! While detection inspects the flow, every field logged is also handed over as the buffer
+//! `custom.<protocol>.<field>` (a dotted path inside groups, one instance per group entry),
+//! in the message's direction: integers and bit fields as decimal text, named values as
+//! their name (and `<field>_code` as decimal text), strings and bytes as the raw bytes.
+//!
 //! Safety contract: every read of message bytes goes through [`Cursor::take`] or
 //! [`Cursor::take_len`], which check the bounds; lengths and counts taken off the wire are
 //! checked before use, and every loop consumes bytes or ends.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use memchr::memmem;
@@ -13,7 +19,7 @@ use nta_event::JsonOut;
 use super::definition::{Definition, Endian, Framing};
 use super::fields::{Count, Field, Kind, Len};
 use super::{MAX_GROUP_ENTRIES, MAX_LOGGED_BYTES, MAX_MESSAGES, MAX_MESSAGE_ENTRIES};
-use crate::parser::{Dir, Out, Parser, Transport};
+use crate::parser::{Buffer, Dir, Out, Parser, Transport, MAX_BUFFER_LEN};
 
 /// The length-field framing's verdict on the start of a stream.
 enum Header {
@@ -87,6 +93,42 @@ pub(super) struct CustomParser {
     scanned: [usize; 2],
     /// Integer values of the message being decoded, for references.
     slots: Vec<Option<i128>>,
+    /// While detection inspects the flow: the message's event members, written before the
+    /// event so that its buffers can be handed over first, and those buffers.
+    json: Vec<u8>,
+    kept: Kept,
+}
+
+/// The fields of one message kept for detection.
+#[derive(Debug, Default)]
+struct Kept {
+    /// The group path being decoded (`items.sub.`), empty at the message's level.
+    prefix: String,
+    /// Each field's path and its bytes in `data`.
+    fields: Vec<(String, Range<usize>)>,
+    data: Vec<u8>,
+}
+
+impl Kept {
+    fn clear(&mut self) {
+        self.prefix.clear();
+        self.fields.clear();
+        self.data.clear();
+    }
+
+    fn add(&mut self, name: &str, value: &[u8]) {
+        let value = value.get(..MAX_BUFFER_LEN).unwrap_or(value);
+        let start = self.data.len();
+        self.data.extend_from_slice(value);
+        let mut path = String::with_capacity(self.prefix.len() + name.len());
+        path.push_str(&self.prefix);
+        path.push_str(name);
+        self.fields.push((path, start..self.data.len()));
+    }
+
+    fn add_int(&mut self, name: &str, v: i128) {
+        self.add(name, itoa::Buffer::new().format(v).as_bytes());
+    }
 }
 
 impl CustomParser {
@@ -99,6 +141,8 @@ impl CustomParser {
             resync: [false; 2],
             scanned: [0; 2],
             slots,
+            json: Vec::new(),
+            kept: Kept::default(),
         }
     }
 
@@ -147,14 +191,44 @@ impl CustomParser {
         }
         let tx = self.messages;
         self.messages += 1;
-        if !out.logging() {
+        if !out.logging() && !out.inspecting() {
             return;
         }
         let def = &*self.def;
         let slots = &mut self.slots;
-        out.event("custom", dir == Dir::ToServer, Some(tx), |w| {
-            write_message(def, dir, body, slots, w)
-        });
+        let to_server = dir == Dir::ToServer;
+        if !out.inspecting() {
+            out.event("custom", to_server, Some(tx), |w| {
+                write_message(def, dir, body, slots, w, None)
+            });
+            return;
+        }
+        // Decoded once: the event's members go to a scratch buffer while the fields are
+        // kept, the fields are handed over, then the members are spliced into the event.
+        self.json.clear();
+        self.kept.clear();
+        let mut w = JsonOut::members(&mut self.json);
+        write_message(def, dir, body, slots, &mut w, Some(&mut self.kept));
+        for (field, range) in &self.kept.fields {
+            let buffer = Buffer::Custom {
+                protocol: def.name.clone(),
+                field: field.clone(),
+            };
+            out.buffer(
+                dir,
+                buffer,
+                self.kept.data.get(range.clone()).unwrap_or_default(),
+            );
+        }
+        let json = &self.json;
+        out.event("custom", to_server, Some(tx), |w| w.raw_members(json));
+        // A large message's scratch space is not held on to.
+        if self.json.capacity() > MAX_BUFFER_LEN {
+            self.json = Vec::new();
+        }
+        if self.kept.data.capacity() > MAX_BUFFER_LEN {
+            self.kept = Kept::default();
+        }
     }
 }
 
@@ -274,12 +348,14 @@ impl<'a> Cursor<'a, '_> {
     }
 }
 
+/// Writes the message's `custom` member to `w`, and keeps its fields in `kept` when given.
 fn write_message(
     def: &Definition,
     dir: Dir,
     body: &[u8],
     slots: &mut Vec<Option<i128>>,
     w: &mut JsonOut<'_>,
+    kept: Option<&mut Kept>,
 ) {
     slots.clear();
     slots.resize(def.slots, None);
@@ -292,18 +368,19 @@ fn write_message(
         slots,
         entries: 0,
     };
-    if decode_fields(&def.fields, &mut c, Some(&mut *w)).is_err() {
+    if decode_fields(&def.fields, &mut c, Some(&mut *w), kept).is_err() {
         w.bool("truncated", true);
     }
     w.close();
 }
 
 /// Decodes one level of fields (the message's, or one entry of a group), writing them when
-/// `w` is given.
+/// `w` is given and keeping them when `k` is.
 fn decode_fields(
     fields: &[Field],
     c: &mut Cursor<'_, '_>,
     mut w: Option<&mut JsonOut<'_>>,
+    mut k: Option<&mut Kept>,
 ) -> Result<(), Short> {
     // Alternatives (fields sharing a name) already decoded, by the index of the first one.
     let mut done = 0u64;
@@ -320,7 +397,7 @@ fn decode_fields(
             continue;
         }
         done |= alt;
-        decode_field(f, c, w.as_deref_mut())?;
+        decode_field(f, c, w.as_deref_mut(), k.as_deref_mut())?;
     }
     Ok(())
 }
@@ -329,6 +406,7 @@ fn decode_field(
     f: &Field,
     c: &mut Cursor<'_, '_>,
     mut w: Option<&mut JsonOut<'_>>,
+    mut k: Option<&mut Kept>,
 ) -> Result<(), Short> {
     match &f.kind {
         Kind::Int(i) => {
@@ -339,15 +417,31 @@ fn decode_field(
                 i128::from(raw)
             };
             c.set(i.slot, v);
+            let named = !i.values.is_empty();
+            let label = i
+                .values
+                .binary_search_by_key(&v, |(n, _)| *n)
+                .ok()
+                .and_then(|at| i.values.get(at))
+                .map(|(_, s)| s.as_str());
             if let Some(w) = w.as_deref_mut() {
-                if i.values.is_empty() {
-                    write_int(w, &f.name, v);
-                } else {
-                    match i.values.binary_search_by_key(&v, |(n, _)| *n) {
-                        Ok(k) => w.str(&f.name, i.values.get(k).map_or("", |(_, s)| s)),
-                        Err(_) => w.str(&f.name, &v.to_string()),
+                if named {
+                    match label {
+                        Some(s) => w.str(&f.name, s),
+                        None => w.str(&f.name, &v.to_string()),
                     }
                     write_int(w, &i.code_name, v);
+                } else {
+                    write_int(w, &f.name, v);
+                }
+            }
+            if let Some(k) = k.as_deref_mut() {
+                match label {
+                    Some(s) => k.add(&f.name, s.as_bytes()),
+                    None => k.add_int(&f.name, v),
+                }
+                if named {
+                    k.add_int(&i.code_name, v);
                 }
             }
             for b in &i.bits {
@@ -356,6 +450,9 @@ fn decode_field(
                 if let Some(w) = w.as_deref_mut() {
                     w.u64(&b.name, bv);
                 }
+                if let Some(k) = k.as_deref_mut() {
+                    k.add_int(&b.name, i128::from(bv));
+                }
             }
         }
         Kind::Bytes(len) => {
@@ -363,11 +460,17 @@ fn decode_field(
             if let Some(w) = w {
                 w.plain(&f.name, &hex(v.get(..MAX_LOGGED_BYTES).unwrap_or(v)));
             }
+            if let Some(k) = k {
+                k.add(&f.name, v);
+            }
         }
         Kind::Str(len) => {
             let v = c.take_len(len)?;
             if let Some(w) = w {
                 w.bytes(&f.name, v.get(..MAX_LOGGED_BYTES).unwrap_or(v));
+            }
+            if let Some(k) = k {
+                k.add(&f.name, v);
             }
         }
         Kind::Skip(len) => {
@@ -398,17 +501,27 @@ fn decode_field(
                 }
                 // Entries past the cap are decoded (what follows the group depends on them)
                 // but not logged.
-                let mut ew = if i < MAX_GROUP_ENTRIES as u64 && c.entries < MAX_MESSAGE_ENTRIES {
+                let logged = i < MAX_GROUP_ENTRIES as u64 && c.entries < MAX_MESSAGE_ENTRIES;
+                let (mut ew, mut ek) = if logged {
                     c.entries += 1;
-                    w.as_deref_mut()
+                    (w.as_deref_mut(), k.as_deref_mut())
                 } else {
-                    None
+                    (None, None)
                 };
                 if let Some(ew) = ew.as_deref_mut() {
                     ew.element();
                     ew.open();
                 }
-                let r = decode_fields(fields, c, ew.as_deref_mut());
+                // The entry's fields are kept under `<group>.`.
+                let outer = ek.as_deref().map_or(0, |k| k.prefix.len());
+                if let Some(ek) = ek.as_deref_mut() {
+                    ek.prefix.push_str(&f.name);
+                    ek.prefix.push('.');
+                }
+                let r = decode_fields(fields, c, ew.as_deref_mut(), ek.as_deref_mut());
+                if let Some(ek) = ek {
+                    ek.prefix.truncate(outer);
+                }
                 if let Some(ew) = ew {
                     ew.close();
                 }

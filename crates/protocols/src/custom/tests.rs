@@ -541,6 +541,55 @@ fn kitchen_decodes_every_type() {
 }
 
 #[test]
+fn every_field_goes_to_detection() {
+    let p = define(KITCHEN);
+    let m = kitchen_message();
+    let mut h = Harness::tcp(p.parser());
+    h.feed(Dir::ToClient, &m);
+    let len = (m.len() - 1).to_string();
+    let expected: Vec<(&str, &[u8])> = vec![
+        ("len", len.as_bytes()),
+        ("kind", b"two"),
+        ("kind_code", b"2"),
+        ("high", b"0"),
+        ("low", b"2"),
+        ("n16", b"4660"),
+        ("b16", b"4660"),
+        ("s8", b"-1"),
+        ("s32", b"-2"),
+        ("u32", b"1"),
+        ("big", b"256"),
+        ("neg", b"-1"),
+        ("name_len", b"3"),
+        ("name", b"abc"),
+        ("word", b"hi"),
+        ("tag", &[0xbe, 0xef]),
+        ("items.id", b"1"),
+        ("items.sub.x", b"7"),
+        ("items.id", b"0"),
+        ("tail", b"zz"),
+    ];
+    let expected: Vec<(String, Vec<u8>)> = expected
+        .into_iter()
+        .map(|(f, v)| (format!("custom.kitchen.{f}"), v.to_vec()))
+        .collect();
+    assert_eq!(h.buffers(), vec![expected]);
+    // In the message's direction.
+    let field = |f: &str| crate::parser::Buffer::Custom {
+        protocol: "kitchen".into(),
+        field: f.into(),
+    };
+    assert_eq!(h.buffer(0, Dir::ToClient, &field("items.id")), ["1", "0"]);
+    assert!(h.buffer(0, Dir::ToServer, &field("kind")).is_empty());
+
+    // The event is the same whether detection inspects the flow or not.
+    let mut quiet = Harness::tcp(p.parser()).inspecting(false);
+    quiet.feed(Dir::ToClient, &m);
+    assert_eq!(quiet.events(), h.events());
+    assert_eq!(quiet.buffers(), vec![Vec::new()]);
+}
+
+#[test]
 fn unnamed_values_bits_and_text_off_the_wire() {
     let p = define(KITCHEN);
     let mut m = kitchen_message();

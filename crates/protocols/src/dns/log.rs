@@ -3,12 +3,17 @@
 
 use nta_event::JsonOut;
 
-use crate::parser::Out;
+use crate::parser::{Buffer, Dir, Out};
 
 use super::wire::{rcode_name, rrtype_name, Message, RData, Record, Soa, Srv, Sshfp};
 
-/// One event per question of a query.
+/// One event per question of a query. Detection's `dns.query` (each question's name, dotted,
+/// without the root's trailing dot: `mail.google.com`) goes with the first: the query is one
+/// transaction, and the buffer matches any of its names.
 pub(super) fn query(m: &Message, tx: u64, out: &mut Out<'_>) {
+    for q in &m.questions {
+        out.buffer(Dir::ToServer, Buffer::DnsQuery, &q.name);
+    }
     for q in &m.questions {
         out.event("dns", true, Some(tx), |w| {
             w.object("dns");

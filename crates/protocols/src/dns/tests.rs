@@ -85,6 +85,31 @@ fn query_and_answer_with_cname_and_compression() {
 }
 
 #[test]
+fn query_names_go_to_detection_with_the_request() {
+    // Suricata verify test dns-detect-query-01 asks the same of `dns_query; content:"google"`.
+    let two = hex("0007 0100 0002 0000 0000 0000
+         06676f6f676c6503636f6d00 0001 0001
+         03777777c00c 001c 0001");
+    let mut h = Harness::udp(Box::<Dns>::default());
+    h.feed(Dir::ToServer, &two);
+    h.feed(Dir::ToClient, &response());
+    let ev = h.events();
+    assert_eq!(ev.len(), 3);
+    assert_eq!(ev[1]["dns"]["rrname"], "www.google.com");
+    // Both names, dotted, without a trailing dot, sent to the server, with the query's first
+    // event (the transaction); nothing with the second question's event or the answer.
+    let names = vec![
+        ("dns.query".to_string(), b"google.com".to_vec()),
+        ("dns.query".to_string(), b"www.google.com".to_vec()),
+    ];
+    assert_eq!(h.buffers(), vec![names, Vec::new(), Vec::new()]);
+    assert_eq!(
+        h.buffer(0, Dir::ToServer, &crate::parser::Buffer::DnsQuery),
+        ["google.com", "www.google.com"]
+    );
+}
+
+#[test]
 fn real_google_answer_with_edns() {
     // From dns-google-nsid.pcapng: www.ntop.org A via 8.8.4.4, with an OPT record carrying NSID.
     let q = hex("4d150120000100000000000103777777046e746f70036f72670000010001000029100000000000000400030000");

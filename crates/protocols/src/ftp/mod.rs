@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::parser::{Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport};
+use crate::parser::{Buffer, Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport};
 use crate::text::{next_line, probe_greeting, probe_verbs, Step};
 use crate::Builtin;
 
@@ -34,6 +34,9 @@ const MAX_REPLY_LINES: usize = 64;
 const MAX_REPLIES: usize = 16;
 /// User names whose password is an e-mail address, logged as is.
 const GUESTS: &[&[u8]] = &[b"anonymous", b"ftp", b"guest"];
+/// Commands whose argument names a file transferred on the data connection (RFC 959:
+/// retrieve, store, append).
+const FILE_COMMANDS: &[&[u8]] = &[b"RETR", b"STOR", b"APPE"];
 
 pub(crate) fn protocol() -> Builtin {
     Builtin {
@@ -164,6 +167,14 @@ pub(crate) struct FtpParser {
 impl FtpParser {
     fn log(&mut self, tx: Tx, out: &mut Out<'_>) {
         let answered = !tx.completion_code.is_empty();
+        // Detection: `ftp.command`, the command's name as logged (uppercase: `RETR`), and
+        // `file.name`, the file a transfer command names (its argument), sent to the server.
+        if let Some(c) = &tx.command {
+            out.buffer(Dir::ToServer, Buffer::FtpCommand, c);
+            if FILE_COMMANDS.contains(&c.as_slice()) && !tx.command_data.is_empty() {
+                out.buffer(Dir::ToServer, Buffer::FileName, &tx.command_data);
+            }
+        }
         out.event("ftp", true, Some(self.tx_id), |w| {
             w.object("ftp");
             if let Some(c) = &tx.command {

@@ -1,6 +1,7 @@
 //! FTP tests on a vsftpd-style session (replies as vsftpd 3.0 words them).
 
 use super::*;
+use crate::parser::Buffer;
 use crate::testing::{hostile, probe_input, Harness};
 
 const GREETING: &[u8] = b"220 (vsFTPd 3.0.3)\r\n";
@@ -119,6 +120,39 @@ fn session_commands_and_replies() {
             exp("10.0.0.1", 51210),
             exp("2001:db8::1", 5282),
         ]
+    );
+}
+
+#[test]
+fn command_and_file_name_go_to_detection() {
+    let h = run(&session());
+    let commands: Vec<Vec<String>> = (0..10)
+        .map(|i| h.buffer(i, Dir::ToServer, &Buffer::FtpCommand))
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            vec![],
+            vec!["USER".to_string()],
+            vec!["PASS".to_string()],
+            vec!["FEAT".to_string()],
+            vec!["PASV".to_string()],
+            vec!["RETR".to_string()],
+            vec!["EPSV".to_string()],
+            vec!["PORT".to_string()],
+            vec!["EPRT".to_string()],
+            vec!["QUIT".to_string()],
+        ]
+    );
+    assert_eq!(h.buffer(5, Dir::ToServer, &Buffer::FileName), ["README"]);
+    assert!(h.buffer(1, Dir::ToServer, &Buffer::FileName).is_empty());
+
+    // A lowercase command is named in uppercase; STOR names the file stored.
+    let h = run(&[(Dir::ToServer, b"stor upload/report 2024.pdf\r\n".to_vec())]);
+    assert_eq!(h.buffer(0, Dir::ToServer, &Buffer::FtpCommand), ["STOR"]);
+    assert_eq!(
+        h.buffer(0, Dir::ToServer, &Buffer::FileName),
+        ["upload/report 2024.pdf"]
     );
 }
 

@@ -2,13 +2,18 @@
 //! bodies framed by `Content-Length`, `chunked` encoding or the end of the connection, one
 //! `http` event per transaction.
 //!
-//! Headers are parsed with `httparse`; this module does the framing around it.
+//! Headers are parsed with `httparse`; this module does the framing around it. When detection
+//! inspects the flow, each transaction also keeps its heads as sent and its bodies (bounded),
+//! and hands Suricata's HTTP buffers over with its event ([`inspect`]).
+
+mod inspect;
+mod uri;
 
 use std::collections::VecDeque;
 
 use memchr::memmem;
 
-use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
+use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport, MAX_BUFFER_LEN};
 use crate::registry::Builtin;
 
 /// The protocol's registry entry.
@@ -135,6 +140,14 @@ struct Tx {
     status: Option<u16>,
     response_body: u64,
     response_done: bool,
+    /// Kept only while detection inspects the flow: the request and response heads as sent
+    /// (at most [`MAX_HEADER`] bytes each) and the bodies, dechunked (at most
+    /// [`MAX_BUFFER_LEN`] bytes each). A flow holding [`MAX_TXS`] pipelined transactions can
+    /// so keep up to 32 × 2 × (64 + 64) KiB = 8 MiB for detection, in the worst case.
+    request_head: Vec<u8>,
+    response_head: Vec<u8>,
+    request_data: Vec<u8>,
+    response_data: Vec<u8>,
 }
 
 impl Tx {
@@ -185,6 +198,11 @@ pub(crate) struct Http {
     reading_request: Option<u64>,
     /// Body bytes per direction not yet written to their transaction.
     counted: [u64; 2],
+    /// Per direction, while detection inspects the flow: body bytes not yet written to their
+    /// transaction (at most [`MAX_BUFFER_LEN`]), and whether the body has a hole (bytes
+    /// missing from the capture), after which nothing more of it is kept.
+    data: [Vec<u8>; 2],
+    data_gap: [bool; 2],
 }
 
 impl Default for Http {
@@ -196,6 +214,8 @@ impl Default for Http {
             reading_response: None,
             reading_request: None,
             counted: [0; 2],
+            data: [Vec::new(), Vec::new()],
+            data_gap: [false; 2],
         }
     }
 }
@@ -210,16 +230,12 @@ fn header<'h>(headers: &[(&[u8], &'h [u8])], name: &str) -> Option<&'h [u8]> {
 }
 
 /// A message head httparse refused (bytes it deems invalid in a URL or a header, as real
-/// clients and attackers send): start line split at spaces, headers at the first colon.
-fn lenient(block: &[u8]) -> (Vec<&[u8]>, Headers<'_>) {
+/// clients and attackers send): the start line, and the headers split at the first colon.
+fn lenient(block: &[u8]) -> (&[u8], Headers<'_>) {
     let mut lines = block
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let start: Vec<&[u8]> = lines
-        .next()
-        .unwrap_or_default()
-        .splitn(3, |&b| b == b' ')
-        .collect();
+    let start = lines.next().unwrap_or_default();
     let headers = lines
         .take_while(|l| !l.is_empty())
         .filter_map(|l| {
@@ -306,15 +322,20 @@ impl Http {
                     .collect(),
             ),
             Err(_) => {
+                // A URI with spaces in it (`GET /a b HTTP/1.1`) lands here: libhtp, and so
+                // Suricata, read it as the URI `/a b`.
                 let (start, h) = lenient(head);
-                let part = |i: usize| start.get(i).copied().unwrap_or_default();
-                (part(0), part(1), part(2), h)
+                let (method, uri, protocol) = inspect::request_line(start);
+                (method, uri, protocol, h)
             }
         };
         let id = self.new_tx(out);
         let mut body = Body::None;
         if let Some(t) = self.tx_mut(id) {
             t.has_request = true;
+            if out.inspecting() {
+                t.request_head = head.get(..MAX_HEADER).unwrap_or(head).to_vec();
+            }
             t.text.reserve(head.len().min(8 * MAX_FIELD));
             t.set(F::Method, method);
             t.set(F::Uri, uri);
@@ -363,6 +384,7 @@ impl Http {
             ),
             Err(_) => {
                 let (start, h) = lenient(head);
+                let start: Vec<&[u8]> = start.splitn(3, |&b| b == b' ').collect();
                 let code = start
                     .get(1)
                     .and_then(|c| std::str::from_utf8(c).ok())
@@ -406,6 +428,9 @@ impl Http {
                 body = Body::None;
             }
             t.status = Some(status);
+            if out.inspecting() {
+                t.response_head = head.get(..MAX_HEADER).unwrap_or(head).to_vec();
+            }
             let proto: &[u8] = match version {
                 Some(0) => b"HTTP/1.0",
                 _ => b"HTTP/1.1",
@@ -503,6 +528,11 @@ impl Http {
             };
             let prev = self.body[d];
             self.body[d] = next;
+            if body_bytes > 0 && out.inspecting() && !self.data_gap[d] {
+                let kept = &mut self.data[d];
+                let room = MAX_BUFFER_LEN.saturating_sub(kept.len());
+                kept.extend_from_slice(rest.get(..n.min(room)).unwrap_or_default());
+            }
             used += n;
             self.account(d, body_bytes, out);
             if self.body[d] == Body::None || used >= data.len() || (n == 0 && next == prev) {
@@ -527,6 +557,10 @@ impl Http {
     /// ended.
     fn settle(&mut self, d: usize, done: bool) {
         let n = std::mem::take(&mut self.counted[d]);
+        let data = std::mem::take(&mut self.data[d]);
+        if done {
+            self.data_gap[d] = false;
+        }
         let id = if d == 0 {
             self.reading_request
         } else {
@@ -534,12 +568,20 @@ impl Http {
         };
         let Some(id) = id else { return };
         if let Some(t) = self.tx_mut(id) {
-            if d == 0 {
+            let kept = if d == 0 {
                 t.request_body = t.request_body.saturating_add(n);
                 t.request_done |= done;
+                &mut t.request_data
             } else {
                 t.response_body = t.response_body.saturating_add(n);
                 t.response_done |= done;
+                &mut t.response_data
+            };
+            if kept.is_empty() {
+                *kept = data;
+            } else {
+                let room = MAX_BUFFER_LEN.saturating_sub(kept.len());
+                kept.extend_from_slice(data.get(..room).unwrap_or(&data));
             }
         }
     }
@@ -579,6 +621,12 @@ impl Parser for Http {
 
     fn gap(&mut self, dir: Dir, len: u64, out: &mut Out<'_>) -> bool {
         let d = dir.index();
+        // Inside a body, what follows the hole is not kept: the body's buffer is the part
+        // before it.
+        self.data_gap[d] = matches!(
+            self.body[d],
+            Body::Length(_) | Body::ChunkData(_) | Body::UntilClose
+        );
         match self.body[d] {
             Body::Length(left) if len < left => {
                 self.body[d] = Body::Length(left - len);
@@ -622,6 +670,14 @@ impl Parser for Http {
 }
 
 fn log(t: &Tx, out: &mut Out<'_>) {
+    if out.inspecting() {
+        if t.has_request {
+            inspect::request(&t.request_head, &t.request_data, out);
+        }
+        if t.status.is_some() {
+            inspect::response(&t.response_head, &t.response_data, out);
+        }
+    }
     out.event("http", true, Some(t.id), |w| {
         w.object("http");
         let host = t.get(F::Host);

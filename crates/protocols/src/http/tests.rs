@@ -1,4 +1,5 @@
 use super::*;
+use crate::parser::Buffer;
 use crate::testing::{hostile, probe_input, Harness};
 
 const REQ: &[u8] = b"GET /index.html?q=1 HTTP/1.1\r\nHost: www.example.com:8080\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nReferer: http://a.example/\r\n\r\n";
@@ -161,6 +162,348 @@ fn probe_finds_http_by_content() {
         p(Dir::ToClient, b"220 smtp.example ESMTP\r\n"),
         Probe::NoMatch
     );
+}
+
+/// The buffers of event 0 in `dir`, as (name, text) pairs.
+fn buffers(h: &Harness, dir: Dir) -> Vec<(String, String)> {
+    use crate::parser::Buffer as B;
+    let all = [
+        B::HttpMethod,
+        B::HttpUri,
+        B::HttpUriRaw,
+        B::HttpProtocol,
+        B::HttpRequestLine,
+        B::HttpResponseLine,
+        B::HttpStatCode,
+        B::HttpStatMsg,
+        B::HttpHost,
+        B::HttpHostRaw,
+        B::HttpUserAgent,
+        B::HttpAccept,
+        B::HttpAcceptEnc,
+        B::HttpAcceptLang,
+        B::HttpReferer,
+        B::HttpConnection,
+        B::HttpCookie,
+        B::HttpContentType,
+        B::HttpContentLen,
+        B::HttpLocation,
+        B::HttpServer,
+        B::HttpHeader,
+        B::HttpHeaderRaw,
+        B::HttpStart,
+        B::HttpHeaderNames,
+        B::HttpRequestBody,
+        B::HttpResponseBody,
+        B::FileData,
+    ];
+    all.iter()
+        .flat_map(|b| h.buffer(0, dir, b).into_iter().map(move |v| (b.name(), v)))
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn request_buffers_as_suricata_builds_them() {
+    let mut h = Harness::tcp(http());
+    h.feed(
+        Dir::ToServer,
+        b"POST /cgi-bin/../a%20b/./c%2Fd?q=%41+1 HTTP/1.1\r\n\
+          Host: WWW.Example.COM:8080\r\n\
+          User-Agent: Mozilla/5.0\r\n\
+          Accept: */*\r\n\
+          Accept-Encoding: gzip, deflate\r\n\
+          Accept-Language: en-US\r\n\
+          Referer: http://a.example/\r\n\
+          Cookie: sid=42\r\n\
+          Connection: keep-alive\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\n\
+          X-Folded: one\r\n  two \r\n\
+          Transfer-Encoding: chunked\r\n\
+          x-folded: three\r\n\
+          \r\n\
+          5\r\nuser=\r\n5\r\nalice\r\n0\r\n\r\n",
+    );
+    h.feed(Dir::ToClient, b"HTTP/1.1 204 No Content\r\n\r\n");
+    let head = "Host: WWW.Example.COM:8080\r\n\
+                User-Agent: Mozilla/5.0\r\n\
+                Accept: */*\r\n\
+                Accept-Encoding: gzip, deflate\r\n\
+                Accept-Language: en-US\r\n\
+                Referer: http://a.example/\r\n\
+                Cookie: sid=42\r\n\
+                Connection: keep-alive\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\n\
+                X-Folded: one\r\n  two \r\n\
+                Transfer-Encoding: chunked\r\n\
+                x-folded: three\r\n\
+                \r\n";
+    let normalized = "Host: WWW.Example.COM:8080\r\n\
+                      User-Agent: Mozilla/5.0\r\n\
+                      Accept: */*\r\n\
+                      Accept-Encoding: gzip, deflate\r\n\
+                      Accept-Language: en-US\r\n\
+                      Referer: http://a.example/\r\n\
+                      Connection: keep-alive\r\n\
+                      Content-Type: application/x-www-form-urlencoded\r\n\
+                      X-Folded: one  two, three\r\n\
+                      Transfer-Encoding: chunked\r\n";
+    let line = "POST /cgi-bin/../a%20b/./c%2Fd?q=%41+1 HTTP/1.1";
+    let start = format!(
+        "{line}\r\nHost: WWW.Example.COM:8080\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n\
+         Accept-Encoding: gzip, deflate\r\nAccept-Language: en-US\r\nReferer: http://a.example/\r\n\
+         Cookie: sid=42\r\nConnection: keep-alive\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nX-Folded: one  two, three\r\n\
+         Transfer-Encoding: chunked\r\n\r\n"
+    );
+    assert_eq!(
+        buffers(&h, Dir::ToServer),
+        pairs(&[
+            ("http.method", "POST"),
+            ("http.uri", "/a b/c/d?q=A+1"),
+            ("http.uri.raw", "/cgi-bin/../a%20b/./c%2Fd?q=%41+1"),
+            ("http.protocol", "HTTP/1.1"),
+            ("http.request_line", line),
+            ("http.host", "www.example.com"),
+            ("http.host.raw", "WWW.Example.COM:8080"),
+            ("http.user_agent", "Mozilla/5.0"),
+            ("http.accept", "*/*"),
+            ("http.accept_enc", "gzip, deflate"),
+            ("http.accept_lang", "en-US"),
+            ("http.referer", "http://a.example/"),
+            ("http.connection", "keep-alive"),
+            ("http.cookie", "sid=42"),
+            ("http.content_type", "application/x-www-form-urlencoded"),
+            ("http.header", normalized),
+            ("http.header.raw", head),
+            ("http.start", &start),
+            (
+                "http.header_names",
+                "\r\nHost\r\nUser-Agent\r\nAccept\r\nAccept-Encoding\r\nAccept-Language\r\n\
+                 Referer\r\nCookie\r\nConnection\r\nContent-Type\r\nX-Folded\r\n\
+                 Transfer-Encoding\r\n\r\n"
+            ),
+            ("http.request_body", "user=alice"),
+        ])
+    );
+    // The response's, on the other side.
+    assert_eq!(
+        buffers(&h, Dir::ToClient),
+        pairs(&[
+            ("http.protocol", "HTTP/1.1"),
+            ("http.response_line", "HTTP/1.1 204 No Content"),
+            ("http.stat_code", "204"),
+            ("http.stat_msg", "No Content"),
+            ("http.start", "HTTP/1.1 204 No Content\r\n"),
+        ])
+    );
+}
+
+#[test]
+fn response_buffers_and_dechunked_body() {
+    let mut h = Harness::tcp(http());
+    h.feed(
+        Dir::ToServer,
+        b"GET http://Proxy.Example:3128/x%2e%2e/y HTTP/1.0\r\nHost: other.example\r\n\r\n",
+    );
+    h.feed(
+        Dir::ToClient,
+        b"HTTP/1.1 302 Found\r\nServer: nginx/1.25\r\nLocation: /login\r\n\
+          Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Type: text/html\r\n\
+          Transfer-Encoding: chunked\r\n\r\n4\r\n<htm\r\n3\r\nl/>\r\n0\r\n\r\n",
+    );
+    assert_eq!(
+        buffers(&h, Dir::ToServer),
+        pairs(&[
+            ("http.method", "GET"),
+            ("http.uri", "/x../y"),
+            ("http.uri.raw", "http://Proxy.Example:3128/x%2e%2e/y"),
+            ("http.protocol", "HTTP/1.0"),
+            (
+                "http.request_line",
+                "GET http://Proxy.Example:3128/x%2e%2e/y HTTP/1.0"
+            ),
+            // The absolute URI's host wins over the Host header.
+            ("http.host", "proxy.example"),
+            ("http.host.raw", "Proxy.Example"),
+            ("http.header", "Host: other.example\r\n"),
+            ("http.header.raw", "Host: other.example\r\n\r\n"),
+            (
+                "http.start",
+                "GET http://Proxy.Example:3128/x%2e%2e/y HTTP/1.0\r\nHost: other.example\r\n\r\n"
+            ),
+            ("http.header_names", "\r\nHost\r\n\r\n"),
+        ])
+    );
+    let raw = "Server: nginx/1.25\r\nLocation: /login\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\
+               Content-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n";
+    assert_eq!(
+        buffers(&h, Dir::ToClient),
+        pairs(&[
+            ("http.protocol", "HTTP/1.1"),
+            ("http.response_line", "HTTP/1.1 302 Found"),
+            ("http.stat_code", "302"),
+            ("http.stat_msg", "Found"),
+            ("http.cookie", "a=1, b=2"),
+            ("http.content_type", "text/html"),
+            ("http.location", "/login"),
+            ("http.server", "nginx/1.25"),
+            (
+                "http.header",
+                "Server: nginx/1.25\r\nLocation: /login\r\nContent-Type: text/html\r\n\
+                 Transfer-Encoding: chunked\r\n"
+            ),
+            ("http.header.raw", raw),
+            (
+                "http.start",
+                "HTTP/1.1 302 Found\r\nServer: nginx/1.25\r\nLocation: /login\r\n\
+                 Set-Cookie: a=1, b=2\r\nContent-Type: text/html\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n"
+            ),
+            (
+                "http.header_names",
+                "\r\nServer\r\nLocation\r\nSet-Cookie\r\nContent-Type\r\nTransfer-Encoding\r\n\r\n"
+            ),
+            ("http.response_body", "<html/>"),
+            ("file.data", "<html/>"),
+        ])
+    );
+    // Nothing of the request body side: none was sent.
+    assert!(h
+        .buffer(0, Dir::ToServer, &Buffer::HttpRequestBody)
+        .is_empty());
+}
+
+#[test]
+fn bodies_are_capped_and_stop_at_a_hole() {
+    let mut h = Harness::tcp(http());
+    let big = vec![b'x'; MAX_BUFFER_LEN + 100];
+    let mut req =
+        format!("POST /up HTTP/1.1\r\nContent-Length: {}\r\n\r\n", big.len()).into_bytes();
+    req.extend_from_slice(&big);
+    h.feed(Dir::ToServer, &req);
+    h.feed(
+        Dir::ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789",
+    );
+    assert!(h.gap(Dir::ToClient, 5));
+    h.feed(Dir::ToClient, b"56789");
+    let ev = h.events();
+    assert_eq!(ev[0]["http"]["request_body_length"], big.len());
+    assert_eq!(ev[0]["http"]["length"], 20);
+    let body = h.buffer(0, Dir::ToServer, &Buffer::HttpRequestBody);
+    assert_eq!(body[0].len(), MAX_BUFFER_LEN);
+    assert_eq!(
+        h.buffer(0, Dir::ToClient, &Buffer::HttpResponseBody),
+        ["0123456789"]
+    );
+}
+
+/// Suricata verify test `http-uri-spaces` (from Redmine issue 2881): `curl "127.0.0.1:8000/uri
+/// afterspace"` against `python3 -m http.server`, the TCP payloads of its input.pcap.
+#[test]
+fn uri_with_spaces_is_one_uri() {
+    let mut h = Harness::tcp(http());
+    let req: &[u8] = b"GET /uri afterspace HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\
+                       User-Agent: curl/7.54.0\r\nAccept: */*\r\n\r\n";
+    assert_eq!(
+        probe(&probe_input(Dir::ToServer, req, Transport::Tcp, 8000)),
+        Probe::Match
+    );
+    h.feed(Dir::ToServer, req);
+    h.feed(
+        Dir::ToClient,
+        b"HTTP/1.0 400 Bad request syntax ('GET /uri afterspace HTTP/1.1')\r\n\
+          Server: SimpleHTTP/0.6 Python/3.7.2\r\nDate: Tue, 02 Apr 2019 10:20:11 GMT\r\n\
+          Connection: close\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: 519\r\n\r\n",
+    );
+    h.feed(Dir::ToClient, &[b'.'; 519]);
+    let ev = h.events();
+    assert_eq!(ev.len(), 1);
+    let e = &ev[0]["http"];
+    assert_eq!(e["url"], "/uri afterspace");
+    assert_eq!(e["http_method"], "GET");
+    assert_eq!(e["protocol"], "HTTP/1.1");
+    assert_eq!(e["hostname"], "127.0.0.1");
+    assert_eq!(e["http_port"], 8000);
+    assert_eq!(e["status"], 400);
+    assert_eq!(e["length"], 519);
+    // The rule of the verify test: `content:" afterspace"; http_uri;`.
+    assert_eq!(
+        h.buffer(0, Dir::ToServer, &Buffer::HttpUri),
+        ["/uri afterspace"]
+    );
+    assert_eq!(
+        h.buffer(0, Dir::ToServer, &Buffer::HttpUriRaw),
+        ["/uri afterspace"]
+    );
+    assert_eq!(
+        h.buffer(0, Dir::ToClient, &Buffer::HttpStatMsg),
+        ["Bad request syntax ('GET /uri afterspace HTTP/1.1')"]
+    );
+}
+
+#[test]
+fn request_line_parts() {
+    use super::inspect::request_line;
+    let p = |l: &'static [u8]| request_line(l);
+    let parts = |m: &'static str, u: &'static str, v: &'static str| {
+        (m.as_bytes(), u.as_bytes(), v.as_bytes())
+    };
+    assert_eq!(p(b"GET / HTTP/1.1"), parts("GET", "/", "HTTP/1.1"));
+    assert_eq!(
+        p(b"GET /a b  c HTTP/1.0"),
+        parts("GET", "/a b  c", "HTTP/1.0")
+    );
+    assert_eq!(p(b"GET  /x\tHTTP/1.1 "), parts("GET", "/x", "HTTP/1.1"));
+    // libhtp's RequestLineParsing5: the protocol is the last word, whatever it is.
+    assert_eq!(
+        p(b"GET / HTTP  / 01.10"),
+        parts("GET", "/ HTTP  /", "01.10")
+    );
+    // A status line read as a request (the capture began with the response).
+    assert_eq!(p(b"HTTP/1.1 200 OK"), parts("HTTP/1.1", "200", "OK"));
+    // HTTP/0.9: no protocol.
+    assert_eq!(p(b"GET /a"), parts("GET", "/a", ""));
+    assert_eq!(p(b"GET"), parts("GET", "", ""));
+}
+
+#[test]
+fn no_buffers_kept_when_not_inspecting() {
+    let mut p = Http::default();
+    let mut h = Harness::tcp(http()).inspecting(false);
+    let req = b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+    h.feed(Dir::ToServer, req);
+    h.finish();
+    assert_eq!(h.events()[0]["http"]["request_body_length"], 3);
+    assert_eq!(h.buffers(), vec![Vec::new()]);
+    // Nor does the transaction keep its head or body for them.
+    let mut inspect = crate::parser::Inspect::default();
+    let (mut buf, mut written, mut expect, mut upgrade) =
+        (Vec::new(), Vec::new(), Vec::new(), None);
+    let mut out = Out {
+        transport: Transport::Tcp,
+        ts_ns: 0,
+        log: true,
+        client: ("10.0.0.1".parse().unwrap(), 40000),
+        server: ("10.0.0.2".parse().unwrap(), 80),
+        buf: &mut buf,
+        events: &mut written,
+        expect: &mut expect,
+        upgrade: &mut upgrade,
+        inspect: &mut inspect,
+    };
+    assert_eq!(
+        p.parse(Dir::ToServer, &req[..req.len() - 1], &mut out),
+        req.len() - 1
+    );
+    assert!(p.txs[0].request_head.is_empty());
+    assert!(p.data[0].is_empty());
 }
 
 #[test]

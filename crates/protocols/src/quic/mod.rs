@@ -7,7 +7,7 @@ mod initial;
 #[cfg(test)]
 mod tests;
 
-use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
+use crate::parser::{Buffer, Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::tls::hello::{md5_hex, ClientHello};
 use crate::Builtin;
 
@@ -286,6 +286,23 @@ impl QuicParser {
             .and_then(|h| h.sni.as_deref())
             .or(self.gquic_sni.as_deref());
         let ua = self.gquic_ua.as_deref();
+        let ja3 = hello.map(|h| {
+            let s = h.ja3();
+            (md5_hex(&s), s)
+        });
+        let ja4 = hello.map(|h| h.ja4('q'));
+        // Detection sees the ClientHello as in TLS: `tls.sni`, `ja3.hash`, `ja3.string` and
+        // `ja4.hash` (with JA4's `q` prefix), sent to the server.
+        if let Some(sni) = sni {
+            out.buffer(Dir::ToServer, Buffer::TlsSni, sni);
+        }
+        if let Some((hash, string)) = &ja3 {
+            out.buffer(Dir::ToServer, Buffer::Ja3Hash, hash.as_bytes());
+            out.buffer(Dir::ToServer, Buffer::Ja3String, string.as_bytes());
+        }
+        if let Some(ja4) = &ja4 {
+            out.buffer(Dir::ToServer, Buffer::Ja4Hash, ja4.as_bytes());
+        }
         out.event("quic", true, Some(0), |w| {
             w.object("quic");
             w.plain("version", &version_name(version));
@@ -295,13 +312,12 @@ impl QuicParser {
             if let Some(ua) = ua {
                 w.bytes("ua", ua);
             }
-            if let Some(h) = hello {
-                let s = h.ja3();
+            if let (Some(h), Some((hash, string)), Some(ja4)) = (hello, &ja3, &ja4) {
                 w.object("ja3");
-                w.plain("hash", &md5_hex(&s));
-                w.plain("string", &s);
+                w.plain("hash", hash);
+                w.plain("string", string);
                 w.close();
-                w.plain("ja4", &h.ja4('q'));
+                w.plain("ja4", ja4);
                 if !h.alpns.is_empty() {
                     w.array("alpn");
                     for a in h.alpns.iter().take(MAX_ALPNS) {

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::initial::{crypto_frames, long_packet, InitialKeys, VERSION_1};
 use super::*;
+use crate::parser::Buffer;
 use crate::testing::{hostile, probe_input, Harness};
 
 const RFC9001_CLIENT_INITIAL: &[u8] = include_bytes!("testdata/rfc9001_a2_client_initial.bin");
@@ -268,6 +269,32 @@ fn gquic_q046_chlo_in_the_clear() {
     assert_eq!(q["version"], "Q046");
     assert_eq!(q["sni"], "www.google.com");
     assert_eq!(q["ua"], "Chrome/75.0.3770.100 Windows NT 10.0; Win64; x64");
+}
+
+#[test]
+fn client_hello_buffers_go_to_detection() {
+    let mut h = Harness::udp(make());
+    h.feed(Dir::ToServer, RFC9001_CLIENT_INITIAL);
+    h.finish();
+    let all = vec![
+        ("tls.sni".to_string(), b"example.com".to_vec()),
+        ("ja3.hash".to_string(), RFC_JA3_HASH.as_bytes().to_vec()),
+        (
+            "ja3.string".to_string(),
+            b"771,4865-4866,0-65281-10-16-5-51-43-13-45-28-57,29-23-24,".to_vec(),
+        ),
+        ("ja4.hash".to_string(), RFC_JA4.as_bytes().to_vec()),
+    ];
+    assert_eq!(h.buffers(), vec![all]);
+    assert_eq!(h.buffer(0, Dir::ToServer, &Buffer::TlsSni), ["example.com"]);
+
+    // gQUIC in the clear: the SNI only.
+    let mut h = Harness::udp(make());
+    h.feed(Dir::ToServer, &gquic_q046_chlo());
+    assert_eq!(
+        h.buffers(),
+        vec![vec![("tls.sni".to_string(), b"www.google.com".to_vec())]]
+    );
 }
 
 #[test]

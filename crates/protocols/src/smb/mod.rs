@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use crate::framing::Frames;
-use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
+use crate::parser::{Buffer, Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::Builtin;
 
 #[cfg(test)]
@@ -296,6 +296,10 @@ pub(crate) struct SmbParser {
 impl SmbParser {
     fn log(&mut self, tx: Tx, out: &mut Out<'_>) {
         let dialect = self.dialect.as_deref();
+        // Detection's `file.name`: the file a CREATE opens, as logged (UTF-8).
+        if let Some(f) = tx.filename.as_deref().filter(|f| !f.is_empty()) {
+            out.buffer(Dir::ToServer, Buffer::FileName, f.as_bytes());
+        }
         out.event("smb", true, Some(self.tx_id), |w| {
             w.object("smb");
             if let Some(d) = dialect {

@@ -214,6 +214,30 @@ fn smb2_session() {
 }
 
 #[test]
+fn created_file_name_goes_to_detection() {
+    let mut h = Harness::tcp(parser());
+    for (d, m) in session() {
+        h.feed(d, &m);
+    }
+    h.finish();
+    let names: Vec<Vec<String>> = (0..6)
+        .map(|i| h.buffer(i, Dir::ToServer, &crate::parser::Buffer::FileName))
+        .collect();
+    let none = Vec::new;
+    assert_eq!(
+        names,
+        [
+            none(),
+            none(),
+            none(),
+            vec!["readme.txt".to_string()],
+            none(),
+            none()
+        ]
+    );
+}
+
+#[test]
 fn smb1_negotiate_and_tree_connect() {
     let ev = run(&smb1_session(), false);
     assert_eq!(ev.len(), 2, "{ev:?}");

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
+use crate::parser::{Buffer, Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::text::{next_line, probe_greeting, probe_verbs, starts_ci, Step};
 use crate::Builtin;
 
@@ -137,6 +137,18 @@ impl SmtpParser {
     fn log(&mut self, out: &mut Out<'_>) {
         let tx = std::mem::take(&mut self.tx);
         let (helo, starttls) = (&self.helo, self.starttls);
+        // Detection's buffers are the event's fields (as in Suricata, whose `smtp.helo`,
+        // `smtp.mail_from` and `smtp.rcpt_to` map to its EVE fields); the HELO goes with
+        // every transaction of the session.
+        if let Some(h) = helo {
+            out.buffer(Dir::ToServer, Buffer::SmtpHelo, h);
+        }
+        if let Some(m) = &tx.mail_from {
+            out.buffer(Dir::ToServer, Buffer::SmtpMailFrom, m);
+        }
+        for r in &tx.rcpt_to {
+            out.buffer(Dir::ToServer, Buffer::SmtpRcptTo, r);
+        }
         out.event("smtp", true, Some(self.tx_id), |w| {
             w.object("smtp");
             if let Some(h) = helo {

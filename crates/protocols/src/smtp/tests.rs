@@ -1,6 +1,7 @@
 //! SMTP tests on a Postfix-style session (RFC 5321 §D.1 with ESMTP extensions).
 
 use super::*;
+use crate::parser::Buffer;
 use crate::testing::{hostile, probe_input, Harness};
 
 const GREETING: &[u8] = b"220 mx.example.com ESMTP Postfix (Ubuntu)\r\n";
@@ -80,6 +81,19 @@ fn one_message() {
         assert!(smtp.get("starttls").is_none());
         assert!(h.upgrade.is_none());
     }
+}
+
+#[test]
+fn helo_sender_and_each_recipient_go_to_detection() {
+    let h = run(&session(), false);
+    let b = |buffer: Buffer| h.buffer(0, Dir::ToServer, &buffer);
+    assert_eq!(b(Buffer::SmtpHelo), ["client.example.org"]);
+    assert_eq!(b(Buffer::SmtpMailFrom), ["<alice@example.org>"]);
+    assert_eq!(
+        b(Buffer::SmtpRcptTo),
+        ["<bob@example.com>", "<carol@example.com>"]
+    );
+    assert!(h.buffer(0, Dir::ToClient, &Buffer::SmtpHelo).is_empty());
 }
 
 #[test]

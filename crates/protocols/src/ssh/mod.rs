@@ -10,7 +10,7 @@
 
 use md5::{Digest, Md5};
 
-use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
+use crate::parser::{Buffer, Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::Builtin;
 
 #[cfg(test)]
@@ -220,6 +220,7 @@ impl SshParser {
         }
         self.logged = true;
         let sides = &self.sides;
+        give_buffers(sides, out);
         out.event("ssh", true, Some(0), |w| {
             w.object("ssh");
             for (name, side) in [("client", &sides[0]), ("server", &sides[1])] {
@@ -242,6 +243,35 @@ impl SshParser {
             }
             w.close();
         });
+    }
+}
+
+/// Hands detection each side's buffers, as the event has them: the client's sent to the
+/// server, the server's to the client. `ssh.proto` (`2.0`) and `ssh.software`
+/// (`OpenSSH_8.2p1`, without the comments) from the banner; from the KEXINIT, `ssh.hassh`
+/// and `ssh.hassh.string` for the client, `ssh.hassh.server` and `ssh.hassh.server.string`
+/// for the server (lowercase hex MD5, and the `kex;encryption;mac;compression` string).
+fn give_buffers(sides: &[Side; 2], out: &mut Out<'_>) {
+    let kinds = [
+        (Dir::ToServer, Buffer::SshHassh, Buffer::SshHasshString),
+        (
+            Dir::ToClient,
+            Buffer::SshHasshServer,
+            Buffer::SshHasshServerString,
+        ),
+    ];
+    for (side, (dir, hash_buffer, string_buffer)) in sides.iter().zip(kinds) {
+        let Some(proto) = &side.proto_version else {
+            continue;
+        };
+        out.buffer(dir, Buffer::SshProto, proto);
+        if !side.software_version.is_empty() {
+            out.buffer(dir, Buffer::SshSoftware, &side.software_version);
+        }
+        if let Some((hash, string)) = &side.hassh {
+            out.buffer(dir, hash_buffer, hash.as_bytes());
+            out.buffer(dir, string_buffer, string);
+        }
     }
 }
 

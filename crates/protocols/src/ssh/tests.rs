@@ -3,6 +3,7 @@
 //! d6593b32… (client) and 500033a7… (server).
 
 use super::*;
+use crate::parser::Buffer;
 use crate::testing::{hostile, probe_input, Harness};
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -105,6 +106,49 @@ fn banners_and_hassh() {
     assert!(s.starts_with("diffie-hellman-group-exchange-sha1,"), "{s}");
     assert!(s.ends_with(";none,zlib@openssh.com"), "{s}");
     assert_eq!(s.matches(';').count(), 3);
+}
+
+#[test]
+fn banner_and_hassh_buffers_per_side() {
+    let mut h = Harness::tcp(parser());
+    for (d, m) in seed() {
+        h.feed(d, &m);
+    }
+    let (c, s) = (Dir::ToServer, Dir::ToClient);
+    let b = |dir, buffer: Buffer| h.buffer(0, dir, &buffer);
+    assert_eq!(b(c, Buffer::SshProto), ["2.0"]);
+    assert_eq!(b(c, Buffer::SshSoftware), ["OpenSSH_6.1"]);
+    assert_eq!(b(s, Buffer::SshProto), ["1.99"]);
+    assert_eq!(b(s, Buffer::SshSoftware), ["OpenSSH_4.3"]);
+    assert_eq!(b(c, Buffer::SshHassh), ["d6593b3202a30b2aa9793a00f8647a0a"]);
+    assert_eq!(
+        b(c, Buffer::SshHasshString),
+        [
+            "diffie-hellman-group-exchange-sha256,diffie-hellman-group-exchange-sha1,\
+          diffie-hellman-group14-sha1,diffie-hellman-group1-sha1;aes128-ctr,aes192-ctr,\
+          aes256-ctr,arcfour256,arcfour128,aes128-cbc,3des-cbc,blowfish-cbc,cast128-cbc,\
+          aes192-cbc,aes256-cbc,arcfour,rijndael-cbc@lysator.liu.se;hmac-md5,hmac-sha1,\
+          umac-64@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-ripemd160,\
+          hmac-ripemd160@openssh.com,hmac-sha1-96,hmac-md5-96;none,zlib@openssh.com,zlib"
+        ]
+    );
+    assert_eq!(
+        b(s, Buffer::SshHasshServer),
+        ["500033a73a293e7c36743693d0d4596b"]
+    );
+    assert_eq!(
+        b(s, Buffer::SshHasshServerString),
+        [
+            "diffie-hellman-group-exchange-sha1,diffie-hellman-group14-sha1,\
+          diffie-hellman-group1-sha1;aes128-ctr,aes192-ctr,aes256-ctr,arcfour256,arcfour128,\
+          aes128-cbc,3des-cbc,blowfish-cbc,cast128-cbc,aes192-cbc,aes256-cbc,arcfour,\
+          rijndael-cbc@lysator.liu.se;hmac-md5,hmac-sha1,hmac-ripemd160,\
+          hmac-ripemd160@openssh.com,hmac-sha1-96,hmac-md5-96;none,zlib@openssh.com"
+        ]
+    );
+    // Each side's only in its own direction.
+    assert!(b(s, Buffer::SshHassh).is_empty());
+    assert!(b(c, Buffer::SshHasshServer).is_empty());
 }
 
 #[test]

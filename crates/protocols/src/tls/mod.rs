@@ -10,10 +10,8 @@
 
 mod cert;
 pub(crate) mod hello;
-#[cfg(test)]
-mod tests;
 
-use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
+use crate::parser::{Buffer, Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::Builtin;
 
 use cert::CertSummary;
@@ -359,6 +357,18 @@ impl TlsParser {
         let version = server
             .map(ServerHello::negotiated_version)
             .or(self.sslv2_server);
+        let ja3 = client.map(|c| {
+            let s = c.ja3();
+            (md5_hex(&s), s)
+        });
+        let ja3s = server.map(|s| {
+            let s = s.ja3s();
+            (md5_hex(&s), s)
+        });
+        let ja4 = client.map(|c| c.ja4('t'));
+        if out.inspecting() {
+            give_buffers(client, cert, &ja3, &ja3s, ja4.as_deref(), out);
+        }
         out.event("tls", true, Some(0), |w| {
             w.object("tls");
             if let Some(c) = cert {
@@ -388,22 +398,16 @@ impl TlsParser {
                     w.plain("notafter", t);
                 }
             }
-            if let Some(ch) = client {
-                let s = ch.ja3();
-                w.object("ja3");
-                w.plain("hash", &md5_hex(&s));
-                w.plain("string", &s);
-                w.close();
+            for (key, fingerprint) in [("ja3", &ja3), ("ja3s", &ja3s)] {
+                if let Some((hash, string)) = fingerprint {
+                    w.object(key);
+                    w.plain("hash", hash);
+                    w.plain("string", string);
+                    w.close();
+                }
             }
-            if let Some(sh) = server {
-                let s = sh.ja3s();
-                w.object("ja3s");
-                w.plain("hash", &md5_hex(&s));
-                w.plain("string", &s);
-                w.close();
-            }
-            if let Some(ch) = client {
-                w.plain("ja4", &ch.ja4('t'));
+            if let Some(ja4) = &ja4 {
+                w.plain("ja4", ja4);
             }
             for (key, alpns) in [
                 ("client_alpns", client.map(|c| &c.alpns)),
@@ -436,3 +440,49 @@ impl TlsParser {
         });
     }
 }
+
+/// Hands detection the handshake's buffers, in the formats of Suricata's (and of the event):
+/// from the ClientHello, sent to the server, `tls.sni`, `ja3.hash` (lowercase hex MD5),
+/// `ja3.string`, `ja4.hash`; from the server, `ja3s.hash`, `ja3s.string` and the first
+/// certificate's `tls.cert_subject` and `tls.cert_issuer` (`C=US, O=Test, CN=example.com`),
+/// `tls.cert_serial` (`5C:19:B7:…`, uppercase) and `tls.cert_fingerprint` (SHA-1,
+/// `4a:a3:66:…`, lowercase).
+fn give_buffers(
+    client: Option<&ClientHello>,
+    cert: Option<&CertSummary>,
+    ja3: &Option<(String, String)>,
+    ja3s: &Option<(String, String)>,
+    ja4: Option<&str>,
+    out: &mut Out<'_>,
+) {
+    let (c, s) = (Dir::ToServer, Dir::ToClient);
+    if let Some(sni) = client.and_then(|c| c.sni.as_deref()) {
+        out.buffer(c, Buffer::TlsSni, sni);
+    }
+    if let Some((hash, string)) = ja3 {
+        out.buffer(c, Buffer::Ja3Hash, hash.as_bytes());
+        out.buffer(c, Buffer::Ja3String, string.as_bytes());
+    }
+    if let Some((hash, string)) = ja3s {
+        out.buffer(s, Buffer::Ja3sHash, hash.as_bytes());
+        out.buffer(s, Buffer::Ja3sString, string.as_bytes());
+    }
+    if let Some(ja4) = ja4 {
+        out.buffer(c, Buffer::Ja4Hash, ja4.as_bytes());
+    }
+    if let Some(cert) = cert {
+        for (buffer, v) in [
+            (Buffer::TlsCertSubject, cert.subject.as_deref()),
+            (Buffer::TlsCertIssuer, cert.issuer.as_deref()),
+            (Buffer::TlsCertSerial, cert.serial.as_deref()),
+            (Buffer::TlsCertFingerprint, Some(cert.fingerprint.as_str())),
+        ] {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                out.buffer(s, buffer, v.as_bytes());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -15,6 +15,7 @@
 use serde_json::{json, Value};
 
 use super::*;
+use crate::parser::Buffer;
 use crate::testing::{hostile, probe_input, Harness};
 
 const SELFSIGNED_CLIENT: &[u8] = include_bytes!("testdata/selfsigned_client.bin");
@@ -28,6 +29,8 @@ const OPENSSL12_SERVER: &[u8] = include_bytes!("testdata/openssl12_server.bin");
 const OPENSSL13_CLIENT: &[u8] = include_bytes!("testdata/openssl13_client.bin");
 const OPENSSL13_SERVER: &[u8] = include_bytes!("testdata/openssl13_server.bin");
 const CERT_DER: &[u8] = include_bytes!("testdata/cert.der");
+const NOISSUER_CLIENT: &[u8] = include_bytes!("testdata/noissuer_client.bin");
+const NOISSUER_SERVER: &[u8] = include_bytes!("testdata/noissuer_server.bin");
 
 /// A SSLv2 ClientHello (version 0x0002, 7 cipher specs, 16-byte challenge), as old clients
 /// sent it.
@@ -339,6 +342,76 @@ fn openssl_tls12_certificate_and_server_alpn() {
 }
 
 #[test]
+fn handshake_buffers_go_to_detection() {
+    let mut h = Harness::tcp(make());
+    h.feed(Dir::ToServer, OPENSSL12_CLIENT);
+    h.feed(Dir::ToClient, OPENSSL12_SERVER);
+    h.finish();
+    let b = |dir, buffer: Buffer| h.buffer(0, dir, &buffer);
+    let (c, s) = (Dir::ToServer, Dir::ToClient);
+    assert_eq!(b(c, Buffer::TlsSni), ["example.com"]);
+    assert_eq!(b(c, Buffer::Ja3Hash), ["22558766122974704364c9c75c5cce0a"]);
+    assert_eq!(
+        b(c, Buffer::Ja3String),
+        ["771,49196-49200-159-52393-52392-52394-49195-49199-158-49188-49192-107-49187-49191-103-\
+          49162-49172-57-49161-49171-51-157-156-61-60-53-47-255,0-11-10-35-16-22-23-13,\
+          29-23-30-25-24,0-1-2"]
+    );
+    assert_eq!(
+        b(c, Buffer::Ja4Hash),
+        ["t12d2808h2_d943125447b4_e7e480e5a997"]
+    );
+    assert_eq!(b(s, Buffer::Ja3sHash), ["895252f3ce80cebf7a8837be83ec8e16"]);
+    assert_eq!(b(s, Buffer::Ja3sString), ["771,49200,65281-11-35-16-23"]);
+    assert_eq!(
+        b(s, Buffer::TlsCertSubject),
+        ["C=US, O=Test, CN=example.com"]
+    );
+    assert_eq!(
+        b(s, Buffer::TlsCertIssuer),
+        ["C=US, O=Test, CN=example.com"]
+    );
+    assert_eq!(
+        b(s, Buffer::TlsCertSerial),
+        ["58:C9:13:01:C2:61:0A:20:46:F3:5A:5F:05:69:3B:05:26:4D:A7:9D"]
+    );
+    assert_eq!(
+        b(s, Buffer::TlsCertFingerprint),
+        ["a4:38:84:63:62:41:f4:09:ce:35:58:c9:2f:e1:0c:08:ff:76:7e:6c"]
+    );
+    // Nothing of the server's the other way round, and the reverse.
+    assert!(b(c, Buffer::TlsCertSubject).is_empty());
+    assert!(b(s, Buffer::TlsSni).is_empty());
+}
+
+/// Suricata verify test `tls-cert-noissuer` (Redmine issue 5439): a server certificate whose
+/// issuer is an empty sequence. The handshake is the capture's first segment each way.
+#[test]
+fn certificate_without_issuer_still_gives_its_subject() {
+    let mut h = Harness::tcp(make());
+    h.feed(Dir::ToServer, NOISSUER_CLIENT);
+    h.feed(Dir::ToClient, NOISSUER_SERVER);
+    h.finish();
+    let ev = h.events();
+    assert_eq!(ev.len(), 1);
+    let subject = "C=US, ST=Arizona, L=Scottsdale, streetAddress=, postalCode=6565, CN=localhost";
+    assert_eq!(ev[0]["tls"]["subject"], subject);
+    assert_eq!(ev[0]["tls"]["issuerdn"], "");
+    assert_eq!(
+        ev[0]["tls"]["serial"],
+        "00:99:EB:86:2A:01:F8:48:DD:B2:A6:39:F2:1A:FC:03:54"
+    );
+    // The verify test's rule: `tls.cert_subject; content:"localhost";`.
+    assert_eq!(
+        h.buffer(0, Dir::ToClient, &Buffer::TlsCertSubject),
+        [subject]
+    );
+    assert!(h
+        .buffer(0, Dir::ToClient, &Buffer::TlsCertIssuer)
+        .is_empty());
+}
+
+#[test]
 fn certificate_summary_matches_openssl() {
     let c = cert::summarize(CERT_DER);
     assert_eq!(c.subject.as_deref(), Some("C=US, O=Test, CN=example.com"));
@@ -531,6 +604,7 @@ fn consumes_everything_once_done() {
     let mut written = Vec::new();
     let mut expect = Vec::new();
     let mut upgrade = None;
+    let mut inspect = crate::parser::Inspect::default();
     let mut out = Out {
         transport: crate::Transport::Tcp,
         ts_ns: 0,
@@ -541,6 +615,7 @@ fn consumes_everything_once_done() {
         events: &mut written,
         expect: &mut expect,
         upgrade: &mut upgrade,
+        inspect: &mut inspect,
     };
     let mut p = TlsParser::default();
     // A record header split: nothing consumed until it is whole.
@@ -569,6 +644,7 @@ fn consumes_everything_once_done() {
         events: &mut written,
         expect: &mut expect,
         upgrade: &mut upgrade,
+        inspect: &mut inspect,
     };
     let garbage = vec![0x17; 100_000];
     assert_eq!(p.parse(Dir::ToServer, &garbage, &mut out), garbage.len());

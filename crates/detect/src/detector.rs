@@ -1,0 +1,656 @@
+//! One worker's detection: evaluates packets and transactions against the shared
+//! [`Engine`], and keeps the state rules build up (flowbits and flowints per flow,
+//! threshold and detection_filter counters).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use nta_rules::{Action, BitsCommand, FieldTest, FlowintOp, ThresholdKind, Track};
+
+use crate::engine::{transport_class, Engine};
+use crate::meta::{buffer_direction, FlowMeta, PacketMeta, TxBuffers};
+use crate::signature::{app_matches, flags_match, Check, IntOperand, Kind, Sig, StateOp};
+use crate::Vars;
+
+/// A rule that matched and is to be alerted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fired {
+    /// The rule ([`Engine::info`]).
+    pub sig: u32,
+    /// The alert's source is the client (for a packet: the packet was sent by the client).
+    pub to_server: bool,
+}
+
+/// Counters of one worker's detection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DetectCounters {
+    /// Alerts raised.
+    pub alerts: u64,
+    /// Matches that thresholds or detection filters kept from alerting.
+    pub suppressed: u64,
+    /// Rules evaluated after prefiltering.
+    pub evaluated: u64,
+    /// Rule reloads taken.
+    pub reloads: u64,
+}
+
+impl DetectCounters {
+    /// Adds another worker's counters.
+    pub fn merge(&mut self, o: &DetectCounters) {
+        self.alerts += o.alerts;
+        self.suppressed += o.suppressed;
+        self.evaluated += o.evaluated;
+        self.reloads = self.reloads.max(o.reloads);
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct FlowVars {
+    /// Set flowbits, by index.
+    bits: Vec<u32>,
+    /// Flowints, by index.
+    ints: Vec<(u32, u32)>,
+    alerted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum TrackKey {
+    Rule,
+    Ip(IpAddr),
+    Pair(IpAddr, IpAddr),
+    Flow(u64),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Counter {
+    first_ns: u64,
+    count: u32,
+    seconds: u32,
+}
+
+/// Most threshold counters a worker keeps; past it, the oldest are dropped.
+const MAX_COUNTERS: usize = 1 << 20;
+const NS: u64 = 1_000_000_000;
+
+/// The per-worker side of detection.
+pub struct Detector {
+    engine: Arc<Engine>,
+    st: State,
+}
+
+struct State {
+    flows: Vec<Option<FlowVars>>,
+    free: Vec<u32>,
+    /// (gid, sid, 0 threshold / 1 detection_filter, key) → counter.
+    counters: HashMap<(u32, u32, u8, TrackKey), Counter>,
+    vars: Vars,
+    cands: Vec<u32>,
+    /// Scratch for a transaction's raw stream.
+    raw: Vec<u8>,
+    scratch: crate::Scratch,
+    stats: DetectCounters,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("engine", &self.engine)
+            .field("flows", &(self.st.flows.len() - self.st.free.len()))
+            .finish()
+    }
+}
+
+/// Where a rule is being evaluated.
+enum Input<'a> {
+    Packet(&'a PacketMeta<'a>),
+    Tx(&'a FlowMeta<'a>, &'a dyn TxBuffers),
+}
+
+impl Detector {
+    /// A detector over `engine`.
+    pub fn new(engine: Arc<Engine>) -> Detector {
+        Detector {
+            engine,
+            st: State {
+                flows: vec![None],
+                free: Vec::new(),
+                counters: HashMap::new(),
+                vars: Vars::new(),
+                cands: Vec::new(),
+                raw: Vec::new(),
+                scratch: crate::Scratch::default(),
+                stats: DetectCounters::default(),
+            },
+        }
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> &DetectCounters {
+        &self.st.stats
+    }
+
+    /// Switches to a new rule set. Flows keep their flowbits and flowints (matched by name;
+    /// those the new rules do not mention are dropped); threshold counters are kept by
+    /// (gid, sid).
+    pub fn reload(&mut self, engine: Arc<Engine>) {
+        let old: HashMap<u32, &str> = self
+            .engine
+            .names
+            .bits
+            .iter()
+            .map(|(n, i)| (*i, n.as_str()))
+            .collect();
+        let old_ints: HashMap<u32, &str> = self
+            .engine
+            .names
+            .ints
+            .iter()
+            .map(|(n, i)| (*i, n.as_str()))
+            .collect();
+        for fv in self.st.flows.iter_mut().flatten() {
+            fv.bits = fv
+                .bits
+                .iter()
+                .filter_map(|b| old.get(b).and_then(|n| engine.names.bits.get(*n)).copied())
+                .collect();
+            fv.ints = fv
+                .ints
+                .iter()
+                .filter_map(|(i, v)| {
+                    old_ints
+                        .get(i)
+                        .and_then(|n| engine.names.ints.get(*n))
+                        .map(|ni| (*ni, *v))
+                })
+                .collect();
+        }
+        self.engine = engine;
+        self.st.stats.reloads += 1;
+    }
+
+    /// Evaluates a packet of the flow whose detection slot is `slot` (0 until the flow has
+    /// state; the detector sets it). Rules to alert on are appended to `out`.
+    pub fn packet(&mut self, slot: &mut u32, p: &PacketMeta<'_>, out: &mut Vec<Fired>) {
+        let engine = &*self.engine;
+        if engine.sigs.is_empty() {
+            return;
+        }
+        let st = &mut self.st;
+        st.cands.clear();
+        if p.first_in_direction {
+            st.cands.extend_from_slice(&engine.iponly);
+        }
+        let pg = &engine.packet[transport_class(p.proto)];
+        let groups = [
+            Some(&pg.any),
+            pg.by_dport.get(p.dport),
+            pg.by_sport.get(p.sport),
+        ];
+        for g in groups.into_iter().flatten() {
+            st.cands.extend_from_slice(&g.always);
+            if let (Some(pf), false) = (&g.prefilter, p.payload.is_empty()) {
+                pf.scan(p.payload, &mut st.scratch, &mut st.cands);
+            }
+        }
+        if st.cands.is_empty() {
+            return;
+        }
+        st.cands.sort_unstable();
+        st.cands.dedup();
+        let cands = std::mem::take(&mut st.cands);
+        for &i in &cands {
+            let sig = &engine.sigs[i as usize];
+            st.stats.evaluated += 1;
+            if !sig.proto_matches(p.proto, p.app_proto)
+                || !sig.header_matches(p.src, p.sport, p.dst, p.dport)
+            {
+                continue;
+            }
+            if sig.kind == Kind::IpOnly && !p.first_in_direction {
+                continue;
+            }
+            if st.matches(sig, slot, &Input::Packet(p), p.to_server) {
+                if sig.info.action == Action::Pass {
+                    break;
+                }
+                if st.alert(sig, slot, p.src, p.dst, p.flow_id, p.ts_ns) {
+                    out.push(Fired {
+                        sig: i,
+                        to_server: p.to_server,
+                    });
+                }
+            }
+        }
+        st.cands = cands;
+    }
+
+    /// Evaluates one application-layer transaction of a flow.
+    pub fn tx(
+        &mut self,
+        slot: &mut u32,
+        f: &FlowMeta<'_>,
+        tx: &dyn TxBuffers,
+        buffers: &mut dyn Iterator<Item = (&nta_rules::Buffer, &[u8])>,
+        out: &mut Vec<Fired>,
+    ) {
+        let engine = &*self.engine;
+        let key = if f.event_type == "custom" {
+            f.app_proto
+        } else {
+            f.event_type
+        };
+        let Some(g) = engine.tx.get(key) else {
+            return;
+        };
+        let st = &mut self.st;
+        st.cands.clear();
+        st.cands.extend_from_slice(&g.always);
+        if !g.prefilters.is_empty() {
+            for (b, data) in buffers {
+                if let Some((_, pf)) = g.prefilters.iter().find(|(pb, _)| pb == b) {
+                    pf.scan(data, &mut st.scratch, &mut st.cands);
+                }
+            }
+        }
+        if st.cands.is_empty() {
+            return;
+        }
+        st.cands.sort_unstable();
+        st.cands.dedup();
+        let cands = std::mem::take(&mut st.cands);
+        for &i in &cands {
+            let sig = &engine.sigs[i as usize];
+            st.stats.evaluated += 1;
+            if !sig.proto_matches(f.proto, Some(f.app_proto)) {
+                continue;
+            }
+            let dirs: &[bool] = match sig.tx_dir {
+                Some(true) => &[true],
+                Some(false) => &[false],
+                None => &[true, false],
+            };
+            for &d in dirs {
+                let (src, dst) = if d {
+                    (f.client, f.server)
+                } else {
+                    (f.server, f.client)
+                };
+                if !sig.header_matches(src.0, src.1, dst.0, dst.1) {
+                    continue;
+                }
+                if st.matches(sig, slot, &Input::Tx(f, tx), d) {
+                    if sig.info.action != Action::Pass
+                        && st.alert(sig, slot, src.0, dst.0, f.flow_id, f.ts_ns)
+                    {
+                        out.push(Fired {
+                            sig: i,
+                            to_server: d,
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        st.cands = cands;
+    }
+
+    /// The flow ended: frees its state. Returns whether it raised an alert.
+    pub fn flow_end(&mut self, slot: &mut u32) -> bool {
+        let s = std::mem::take(slot);
+        if s == 0 {
+            return false;
+        }
+        let fv = self.st.flows.get_mut(s as usize).and_then(Option::take);
+        self.st.free.push(s);
+        fv.is_some_and(|f| f.alerted)
+    }
+
+    /// Marks the flow as having alerted (for alerts raised outside the rules).
+    pub fn mark_alerted(&mut self, slot: &mut u32) {
+        self.st.flow(slot).alerted = true;
+    }
+
+    /// Packet time advanced: drops threshold counters whose window is over.
+    pub fn tick(&mut self, now_ns: u64) {
+        self.st.counters.retain(|_, c| {
+            now_ns.saturating_sub(c.first_ns) <= u64::from(c.seconds).saturating_mul(NS)
+        });
+    }
+}
+
+impl State {
+    fn flow(&mut self, slot: &mut u32) -> &mut FlowVars {
+        if *slot == 0 || self.flows.get(*slot as usize).is_none_or(Option::is_none) {
+            let i = match self.free.pop() {
+                Some(i) => i,
+                None => {
+                    self.flows.push(None);
+                    (self.flows.len() - 1) as u32
+                }
+            };
+            self.flows[i as usize] = Some(FlowVars::default());
+            *slot = i;
+        }
+        self.flows[*slot as usize].get_or_insert_with(FlowVars::default)
+    }
+
+    fn flow_ref(&self, slot: u32) -> Option<&FlowVars> {
+        if slot == 0 {
+            return None;
+        }
+        self.flows.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    fn bit(&self, slot: u32, b: u32) -> bool {
+        self.flow_ref(slot).is_some_and(|f| f.bits.contains(&b))
+    }
+
+    fn int(&self, slot: u32, v: u32) -> Option<u32> {
+        self.flow_ref(slot)
+            .and_then(|f| f.ints.iter().find(|(i, _)| *i == v).map(|(_, x)| *x))
+    }
+
+    /// Whether `sig` matches (conditions, flow state tests, payload); on a match, applies
+    /// its flowbits and flowint actions.
+    fn matches(&mut self, sig: &Sig, slot: &mut u32, input: &Input<'_>, to_server: bool) -> bool {
+        if let Some(d) = sig.flow_dir {
+            if d != to_server {
+                return false;
+            }
+        }
+        if let Some(e) = sig.established {
+            let est = match input {
+                Input::Packet(p) => p.established,
+                Input::Tx(f, _) => f.established,
+            };
+            if e != est {
+                return false;
+            }
+        }
+        for c in &sig.checks {
+            if !check(c, input, to_server) {
+                return false;
+            }
+        }
+        for op in &sig.state {
+            match op {
+                StateOp::BitsTest { set, bits, any } => {
+                    let ok = if *any {
+                        bits.iter().any(|b| self.bit(*slot, *b) == *set)
+                    } else {
+                        bits.iter().all(|b| self.bit(*slot, *b) == *set)
+                    };
+                    if !ok {
+                        return false;
+                    }
+                }
+                StateOp::IntTest { var, op, value } => {
+                    let cur = self.int(*slot, *var);
+                    let ok = match op {
+                        FlowintOp::IsSet => cur.is_some(),
+                        FlowintOp::NotSet => cur.is_none(),
+                        _ => {
+                            let rhs = match value {
+                                Some(IntOperand::Lit(n)) => Some(*n),
+                                Some(IntOperand::Var(v)) => self.int(*slot, *v),
+                                None => None,
+                            };
+                            match (cur, rhs) {
+                                (Some(a), Some(b)) => match op {
+                                    FlowintOp::Eq => a == b,
+                                    FlowintOp::Ne => a != b,
+                                    FlowintOp::Lt => a < b,
+                                    FlowintOp::Le => a <= b,
+                                    FlowintOp::Gt => a > b,
+                                    FlowintOp::Ge => a >= b,
+                                    _ => false,
+                                },
+                                _ => false,
+                            }
+                        }
+                    };
+                    if !ok {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !sig.programs.is_empty() {
+            self.vars.clear();
+            for prog in &sig.programs {
+                let ok = match input {
+                    Input::Packet(p) => prog.inspect(p.payload, &mut self.vars),
+                    Input::Tx(_, tx) => {
+                        let Some(b) = prog.buffer() else { continue };
+                        if *b == nta_rules::Buffer::Packet {
+                            // The raw stream of the transaction's side: an HTTP message as
+                            // sent (start line and headers, then the body kept).
+                            let raw = &mut self.raw;
+                            raw.clear();
+                            let body = if to_server {
+                                nta_rules::Buffer::HttpRequestBody
+                            } else {
+                                nta_rules::Buffer::HttpResponseBody
+                            };
+                            let mut found = false;
+                            tx.any(&nta_rules::Buffer::HttpStart, Some(to_server), &mut |d| {
+                                raw.extend_from_slice(d);
+                                found = true;
+                                true
+                            });
+                            tx.any(&body, Some(to_server), &mut |d| {
+                                raw.extend_from_slice(d);
+                                true
+                            });
+                            if !found || !prog.inspect(raw, &mut self.vars) {
+                                return false;
+                            }
+                            continue;
+                        }
+                        let dir = if buffer_direction(b).is_some() {
+                            None
+                        } else {
+                            Some(to_server)
+                        };
+                        let vars = &mut self.vars;
+                        tx.any(b, dir, &mut |data| prog.inspect(data, vars))
+                    }
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
+        // Matched: flow state actions.
+        for op in &sig.state {
+            match op {
+                StateOp::Bits { command, bits } => {
+                    let f = self.flow(slot);
+                    for b in bits {
+                        let pos = f.bits.iter().position(|x| x == b);
+                        match (command, pos) {
+                            (BitsCommand::Set, None) | (BitsCommand::Toggle, None) => {
+                                f.bits.push(*b)
+                            }
+                            (BitsCommand::Unset, Some(i)) | (BitsCommand::Toggle, Some(i)) => {
+                                f.bits.swap_remove(i);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                StateOp::IntSet { var, op, value } => {
+                    let rhs = match value {
+                        IntOperand::Lit(n) => Some(*n),
+                        IntOperand::Var(v) => self.int(*slot, *v),
+                    };
+                    let Some(rhs) = rhs else { continue };
+                    let cur = self.int(*slot, *var);
+                    let new = match op {
+                        FlowintOp::Set => rhs,
+                        FlowintOp::Add => cur.unwrap_or(0).wrapping_add(rhs),
+                        FlowintOp::Sub => cur.unwrap_or(0).wrapping_sub(rhs),
+                        _ => continue,
+                    };
+                    let f = self.flow(slot);
+                    match f.ints.iter_mut().find(|(i, _)| i == var) {
+                        Some((_, v)) => *v = new,
+                        None => f.ints.push((*var, new)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// A rule matched: whether it alerts (noalert, detection_filter and threshold).
+    fn alert(
+        &mut self,
+        sig: &Sig,
+        slot: &mut u32,
+        src: IpAddr,
+        dst: IpAddr,
+        flow_id: u64,
+        now: u64,
+    ) -> bool {
+        if sig.noalert {
+            return false;
+        }
+        let key = |track: Track| match track {
+            Track::BySrc => TrackKey::Ip(src),
+            Track::ByDst => TrackKey::Ip(dst),
+            Track::ByBoth => TrackKey::Pair(src, dst),
+            Track::ByRule => TrackKey::Rule,
+            Track::ByFlow => TrackKey::Flow(flow_id),
+        };
+        if let Some(df) = sig.detection_filter {
+            let c = self.count(sig, 1, key(df.track), df.seconds, now);
+            if c.count <= df.count {
+                self.stats.suppressed += 1;
+                return false;
+            }
+        }
+        if let Some(t) = sig.threshold {
+            let c = self.count(sig, 0, key(t.track), t.seconds, now);
+            let n = c.count;
+            let ok = match t.kind {
+                ThresholdKind::Limit => n <= t.count,
+                ThresholdKind::Both => n == t.count,
+                ThresholdKind::Threshold => {
+                    if n >= t.count {
+                        if let Some(c) =
+                            self.counters
+                                .get_mut(&(sig.info.gid, sig.info.sid, 0, key(t.track)))
+                        {
+                            c.count = 0;
+                        }
+                        true
+                    } else {
+                        false
+                    }
+                }
+            };
+            if !ok {
+                self.stats.suppressed += 1;
+                return false;
+            }
+        }
+        self.stats.alerts += 1;
+        self.flow(slot).alerted = true;
+        true
+    }
+
+    /// Counts one match in a window of `seconds` starting at its first match.
+    fn count(&mut self, sig: &Sig, which: u8, key: TrackKey, seconds: u32, now: u64) -> Counter {
+        if self.counters.len() >= MAX_COUNTERS {
+            let mut ages: Vec<u64> = self.counters.values().map(|c| c.first_ns).collect();
+            ages.sort_unstable();
+            let cut = ages[ages.len() / 2];
+            self.counters.retain(|_, c| c.first_ns > cut);
+        }
+        let c = self
+            .counters
+            .entry((sig.info.gid, sig.info.sid, which, key))
+            .or_insert(Counter {
+                first_ns: now,
+                count: 0,
+                seconds,
+            });
+        if now.saturating_sub(c.first_ns) > u64::from(seconds).saturating_mul(NS) {
+            c.first_ns = now;
+            c.count = 0;
+        }
+        c.count = c.count.saturating_add(1);
+        *c
+    }
+}
+
+fn check(c: &Check, input: &Input<'_>, to_server: bool) -> bool {
+    match input {
+        Input::Packet(p) => match c {
+            Check::Flags(f) => p.tcp.is_some_and(|t| flags_match(f, t.flags)),
+            Check::Itype(cmp) => p.icmp.is_some_and(|i| cmp.matches(i.itype)),
+            Check::Icode(cmp) => p.icmp.is_some_and(|i| cmp.matches(i.code)),
+            Check::IcmpId(v) => p.icmp.is_some_and(|i| i.id == *v),
+            Check::IpProto(cmp) => cmp.matches(p.proto),
+            Check::Ttl(cmp) => cmp.matches(p.ttl),
+            Check::SameIp => p.src == p.dst,
+            Check::Ack(v) => p.tcp.is_some_and(|t| t.ack == *v),
+            Check::Seq(v) => p.tcp.is_some_and(|t| t.seq == *v),
+            Check::Window(cmp) => p.tcp.is_some_and(|t| cmp.matches(t.window)),
+            Check::Dsize(cmp) => u16::try_from(p.payload.len()).is_ok_and(|n| cmp.matches(n)),
+            Check::AppProto { negated, name } => app_proto_check(*negated, *name, p.app_proto),
+            Check::Urilen(_) | Check::CustomField { .. } => false,
+        },
+        Input::Tx(f, tx) => match c {
+            Check::IpProto(cmp) => cmp.matches(f.proto),
+            Check::SameIp => f.client.0 == f.server.0,
+            Check::AppProto { negated, name } => {
+                app_proto_check(*negated, *name, Some(f.app_proto))
+            }
+            Check::Urilen(u) => {
+                let b = if u.raw {
+                    nta_rules::Buffer::HttpUriRaw
+                } else {
+                    nta_rules::Buffer::HttpUri
+                };
+                tx.any(&b, Some(true), &mut |d| {
+                    u32::try_from(d.len()).is_ok_and(|n| u.cmp.matches(n))
+                })
+            }
+            Check::CustomField { buffer, test } => {
+                let _ = to_server;
+                tx.any(buffer, None, &mut |d| field_test(test, d))
+            }
+            _ => false,
+        },
+    }
+}
+
+fn app_proto_check(negated: bool, name: nta_rules::AppLayerName, app: Option<&str>) -> bool {
+    use nta_rules::AppLayerName;
+    let is = match name {
+        AppLayerName::Known(a) => app.is_some_and(|n| app_matches(a, n)),
+        AppLayerName::Failed => app == Some("failed"),
+        AppLayerName::Unknown => app.is_none(),
+    };
+    is != negated
+}
+
+fn field_test(t: &FieldTest, data: &[u8]) -> bool {
+    match t {
+        FieldTest::Int(cmp) => std::str::from_utf8(data)
+            .ok()
+            .and_then(|s| s.parse::<i128>().ok())
+            .is_some_and(|v| cmp.matches(v)),
+        FieldTest::Str { value, negated } => (data == value.as_bytes()) != *negated,
+    }
+}
