@@ -9,7 +9,7 @@ use std::sync::Arc;
 use nta_rules::{Action, BitsCommand, FieldTest, FlowintOp, ThresholdKind, Track};
 
 use crate::engine::{transport_class, Engine};
-use crate::meta::{buffer_direction, FlowMeta, PacketMeta, TxBuffers};
+use crate::meta::{resolve, FlowMeta, PacketMeta, TxBuffers};
 use crate::signature::{app_matches, flags_match, Check, IntOperand, Kind, Sig, StateOp};
 use crate::Vars;
 
@@ -188,14 +188,20 @@ impl Detector {
         }
         let pg = &engine.packet[transport_class(p.proto)];
         let groups = [
-            Some(&pg.any),
-            pg.by_dport.get(p.dport),
+            Some(pg.by_dport.get(p.dport).unwrap_or(&pg.any)),
             pg.by_sport.get(p.sport),
         ];
         for g in groups.into_iter().flatten() {
             st.cands.extend_from_slice(&g.always);
-            if let (Some(pf), false) = (&g.prefilter, p.payload.is_empty()) {
+            if p.payload.is_empty() {
+                continue;
+            }
+            if let Some(pf) = &g.prefilter {
                 pf.scan(p.payload, &mut st.scratch, &mut st.cands);
+            }
+            if let Some((set, ids)) = &g.regexes {
+                st.cands
+                    .extend(set.matches(p.payload).iter().filter_map(|i| ids.get(i)));
             }
         }
         if st.cands.is_empty() {
@@ -437,7 +443,7 @@ impl State {
                             let body = if to_server {
                                 nta_rules::Buffer::HttpRequestBody
                             } else {
-                                nta_rules::Buffer::HttpResponseBody
+                                nta_rules::Buffer::FileData
                             };
                             let mut found = false;
                             tx.any(&nta_rules::Buffer::HttpStart, Some(to_server), &mut |d| {
@@ -454,11 +460,8 @@ impl State {
                             }
                             continue;
                         }
-                        let dir = if buffer_direction(b).is_some() {
-                            None
-                        } else {
-                            Some(to_server)
-                        };
+                        let (b, fixed) = resolve(b);
+                        let dir = fixed.or(Some(to_server));
                         let vars = &mut self.vars;
                         tx.any(b, dir, &mut |data| prog.inspect(data, vars))
                     }

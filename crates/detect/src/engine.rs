@@ -22,7 +22,13 @@ use crate::{fast_pattern, Prefilter};
 pub(crate) struct Group {
     pub(crate) prefilter: Option<Prefilter>,
     pub(crate) always: Vec<u32>,
+    /// Rules without a fast pattern that start with a pcre: one pass of all their regexes
+    /// tells which may match.
+    pub(crate) regexes: Option<(regex::bytes::RegexSet, Vec<u32>)>,
 }
+
+/// Most regexes in one prefilter set (a set's automaton grows with each).
+const MAX_SET_REGEXES: usize = 64;
 
 /// `(pattern, nocase, rule)`: one fast pattern.
 type Pattern = (Vec<u8>, bool, u32);
@@ -44,8 +50,9 @@ impl PortIndex {
         }
     }
 
-    /// Builds the buckets from `(rule, port ranges, fast pattern)`.
-    fn build(rules: &[Keyed]) -> PortIndex {
+    /// Builds the buckets from `(rule, port ranges, fast pattern)`; every bucket also holds
+    /// `base` (patterns) and `base_always`, so that one scan covers both.
+    fn build(rules: &[Keyed], base: &[Pattern], base_always: &[u32]) -> PortIndex {
         let mut map = vec![0u16; 65536].into_boxed_slice();
         let mut buckets: Vec<Group> = Vec::new();
         if rules.is_empty() {
@@ -86,8 +93,12 @@ impl PortIndex {
             let b = match seen.get(&key) {
                 Some(&b) => b,
                 None if buckets.len() < usize::from(u16::MAX) - 1 => {
-                    let mut g = Group::default();
-                    let mut pats = Vec::new();
+                    let mut g = Group {
+                        prefilter: None,
+                        always: base_always.to_vec(),
+                        regexes: None,
+                    };
+                    let mut pats = base.to_vec();
                     for &i in &key {
                         let (id, _, fp) = &rules[i];
                         match fp {
@@ -112,6 +123,44 @@ impl PortIndex {
 }
 
 impl Group {
+    /// Moves always-checked rules that start with a pcre into a regex set.
+    fn set_regexes(&mut self, sigs: &[(Sig, &Rule)]) {
+        let mut pats = Vec::new();
+        let mut ids = Vec::new();
+        self.always.retain(|&id| {
+            if pats.len() >= MAX_SET_REGEXES {
+                return true;
+            }
+            let Some((sig, _)) = sigs.get(id as usize) else {
+                return true;
+            };
+            let lead = match sig.programs.as_slice() {
+                [p] if p.buffer() == Some(&Buffer::Packet) => p.leading_regex(),
+                _ => None,
+            };
+            match lead {
+                Some(re) => {
+                    pats.push(re.to_string());
+                    ids.push(id);
+                    false
+                }
+                None => true,
+            }
+        });
+        if pats.is_empty() {
+            return;
+        }
+        match regex::bytes::RegexSetBuilder::new(&pats)
+            .unicode(false)
+            .size_limit(nta_rules::MAX_REGEX_SIZE * 4)
+            .build()
+        {
+            Ok(set) => self.regexes = Some((set, ids)),
+            Err(_) => self.always.extend(ids),
+        }
+        self.always.sort_unstable();
+    }
+
     fn set_patterns(&mut self, pats: Vec<Pattern>) {
         if !pats.is_empty() {
             // Building an automaton over valid patterns cannot fail short of running out of
@@ -127,7 +176,8 @@ impl Group {
 }
 
 /// The packet rules of one transport: those that apply to any port, those selected by the
-/// destination port, and those selected by the source port.
+/// destination port (each bucket with the any-port rules merged in), and those selected by
+/// the source port.
 pub(crate) struct PortGroups {
     pub(crate) any: Group,
     pub(crate) by_dport: PortIndex,
@@ -237,7 +287,7 @@ fn rule_fast_pattern(rule: &Rule, sig: &Sig) -> Option<(Buffer, Vec<u8>, bool)> 
             Some((_, bp, _, bx)) => (explicit && !bx) || (explicit == *bx && p.len() > bp.len()),
         };
         if better {
-            best = Some((b.clone(), p, nocase, explicit));
+            best = Some((crate::meta::resolve(b).0.clone(), p, nocase, explicit));
         }
     }
     best.map(|(b, p, n, _)| (b, p, n))
@@ -330,17 +380,36 @@ impl Engine {
         let mut by_dport = by_dport.into_iter();
         let mut by_sport = by_sport.into_iter();
         let packet: [PortGroups; 4] = std::array::from_fn(|c| {
+            let always = any_always.next().unwrap_or_default();
+            let patterns = std::mem::take(&mut any_patterns[c]);
+            // A packet is scanned once with its destination port's bucket, which holds the
+            // any-port rules too (or with the any-port group alone).
+            let by_dport =
+                PortIndex::build(&by_dport.next().unwrap_or_default(), &patterns, &always);
             let mut any = Group {
                 prefilter: None,
-                always: any_always.next().unwrap_or_default(),
+                always,
+                regexes: None,
             };
-            any.set_patterns(std::mem::take(&mut any_patterns[c]));
+            any.set_patterns(patterns);
             PortGroups {
                 any,
-                by_dport: PortIndex::build(&by_dport.next().unwrap_or_default()),
-                by_sport: PortIndex::build(&by_sport.next().unwrap_or_default()),
+                by_dport,
+                by_sport: PortIndex::build(&by_sport.next().unwrap_or_default(), &[], &[]),
             }
         });
+        let mut packet = packet;
+        for pg in packet.iter_mut() {
+            pg.any.set_regexes(&compiled);
+            for g in pg
+                .by_dport
+                .buckets
+                .iter_mut()
+                .chain(pg.by_sport.buckets.iter_mut())
+            {
+                g.set_regexes(&compiled);
+            }
+        }
         for (key, bufs) in tx_patterns {
             let g = tx.entry(key).or_default();
             for (b, pats) in bufs {

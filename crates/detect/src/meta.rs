@@ -125,6 +125,15 @@ impl TxBuffers for [(bool, Buffer, Vec<u8>)] {
     }
 }
 
+/// Where a buffer's bytes are found in a transaction, and in which direction:
+/// `http.response_body` is the response's `file.data`.
+pub(crate) fn resolve(b: &Buffer) -> (&Buffer, Option<bool>) {
+    match b {
+        Buffer::HttpResponseBody => (&Buffer::FileData, Some(false)),
+        other => (other, buffer_direction(other)),
+    }
+}
+
 /// The direction a buffer is sent in, when it has only one: `Some(true)` request side,
 /// `Some(false)` response side, `None` both (`http.header`, `http.content_type`, …).
 pub fn buffer_direction(b: &Buffer) -> Option<bool> {

@@ -171,6 +171,15 @@ impl CompiledPcre {
         })
     }
 
+    /// The regex's source, when it runs on the `regex` crate (built with Unicode off): a
+    /// buffer this pcre matches in matches it (what a prefilter may test).
+    pub(crate) fn bytes_pattern(&self) -> Option<&str> {
+        match &self.engine {
+            Engine::Bytes { re, .. } => Some(re.as_str()),
+            Engine::Fancy(_) => None,
+        }
+    }
+
     /// Whether the regex runs on `fancy-regex` (and so needs the Latin-1 text).
     #[cfg(test)]
     pub(crate) fn is_fancy(&self) -> bool {

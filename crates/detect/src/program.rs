@@ -59,6 +59,15 @@ impl BufferProgram {
         self.steps.is_empty()
     }
 
+    /// The regex of a leading, absolute, non-negated pcre (`regex` crate syntax, Unicode
+    /// off): the program cannot match a buffer the regex does not match.
+    pub(crate) fn leading_regex(&self) -> Option<&str> {
+        match self.steps.first()? {
+            Step::Pcre(p) if !p.negated && !p.relative => p.regex.bytes_pattern(),
+            _ => None,
+        }
+    }
+
     /// Sets the evaluation budget (at least 1; default [`DEFAULT_RECURSION_LIMIT`]).
     pub fn set_recursion_limit(&mut self, limit: u32) {
         self.recursion_limit = limit.max(1);

@@ -303,7 +303,13 @@ impl<W: Write> Worker<W> {
         app.packet(flow, to_server, &p, &mut sink);
         flow.detect = sink.slot;
         if det.active() {
-            let meta = packet_meta(&p, flow, to_server, app.app_proto(flow));
+            let app_proto = app.app_proto(flow);
+            let mut meta = packet_meta(&p, flow, to_server, app_proto);
+            if app.finished(flow) && matches!(app_proto, Some("tls" | "ssh")) {
+                // Past the handshake the payload is encrypted: as Suricata's default
+                // `encryption-handling`, content is not inspected (header rules still run).
+                meta.payload = &[];
+            }
             det.detector.packet(&mut flow.detect, &meta, &mut det.fired);
             if !det.fired.is_empty() {
                 let engine = Arc::clone(det.detector.engine());

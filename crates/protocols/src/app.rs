@@ -516,6 +516,12 @@ impl AppLayer {
         self.inspect.on = on;
     }
 
+    /// Whether the application layer is done with `flow` (identification failed, or the
+    /// parser learnt all it could: a TLS or SSH session past its handshake).
+    pub fn finished(&self, flow: &Flow) -> bool {
+        flow.app & BYPASS != 0
+    }
+
     /// What `flow` is found to speak so far (`None` while unknown or without payload).
     pub fn app_proto(&self, flow: &Flow) -> Option<&str> {
         if flow.app & BYPASS != 0 {

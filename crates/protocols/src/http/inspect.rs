@@ -286,7 +286,8 @@ pub(super) fn response(head: &[u8], body: &[u8], out: &mut Out<'_>) {
         out,
     );
     if !body.is_empty() {
-        out.buffer(dir, Buffer::HttpResponseBody, body);
+        // `http.response_body` is the same bytes: detection reads it from `file.data`
+        // (handing both would scan the body twice).
         out.buffer(dir, Buffer::FileData, body);
     }
 }

@@ -369,7 +369,6 @@ fn response_buffers_and_dechunked_body() {
                 "http.header_names",
                 "\r\nServer\r\nLocation\r\nSet-Cookie\r\nContent-Type\r\nTransfer-Encoding\r\n\r\n"
             ),
-            ("http.response_body", "<html/>"),
             ("file.data", "<html/>"),
         ])
     );
@@ -399,7 +398,7 @@ fn bodies_are_capped_and_stop_at_a_hole() {
     let body = h.buffer(0, Dir::ToServer, &Buffer::HttpRequestBody);
     assert_eq!(body[0].len(), MAX_BUFFER_LEN);
     assert_eq!(
-        h.buffer(0, Dir::ToClient, &Buffer::HttpResponseBody),
+        h.buffer(0, Dir::ToClient, &Buffer::FileData),
         ["0123456789"]
     );
 }
