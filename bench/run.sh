@@ -21,6 +21,9 @@ Usage: bench/run.sh [--quick] [--out DIR]
 Environment:
   NTA_BIN      use this nta binary instead of running
                `cargo build --release -p nta-cli`
+  NTA_RULES    directory of the ruleset for the rule-engine runs (default:
+               ../shared/data/rules/et-open-2020, ET Open, 17,417 rules;
+               skipped with a note when absent)
 EOF
 }
 
@@ -89,6 +92,9 @@ TARGET_APP_VS_NONE=0.5      # every parser on / no application layer, --workers 
 TARGET_APP_VS_TSHARK=20     # nta --workers 1 (every parser) rate / tshark -q rate
 TARGET_W2_SPEEDUP=1.6       # nta --workers 2 rate / --workers 1 rate
 TARGET_BYTES_PER_FLOW=512   # resident bytes per concurrent flow
+TARGET_RULES_LOAD_S=10      # loading and compiling the full ruleset, seconds
+TARGET_RULES_RSS_KIB=1048576 # ... and resident memory then, KiB (1 GiB)
+TARGET_RULES_VS_NONE=0.4    # --workers 1 with the ruleset / without rules, packet rate
 
 # --- tools ---------------------------------------------------------------
 
@@ -276,6 +282,28 @@ for ((i = 1; i <= RUNS; i++)); do
     timed "$T/concapp" "$NTA" read "$OUT/concurrent.pcap" --workers 1 -q -o /dev/null
     timed "$T/tiny" "$NTA" read "$OUT/tiny.pcap" --workers 1 --protocols none -q -o "$OUT/evetiny.json"
 done
+# Rule engine: the whole ruleset loaded. Loading alone (on tiny.pcap), then bench.pcap with
+# the rules; the rate with rules counts the packet-processing time only (wall minus the
+# loading time measured alone), against the run without rules (w1 above).
+RULES_DIR=${NTA_RULES:-$ROOT/../shared/data/rules/et-open-2020}
+HAVE_RULES=0
+RULE_ARGS=()
+if [[ -d $RULES_DIR ]] && compgen -G "$RULES_DIR/*.rules" >/dev/null; then
+    HAVE_RULES=1
+    for f in "$RULES_DIR"/*.rules; do
+        RULE_ARGS+=(-S "$f")
+    done
+    "$NTA" rules check "$RULES_DIR"/*.rules >"$OUT/rules-check.txt" 2>>"$LOG" ||
+        die "nta rules check failed (see $LOG)"
+    for ((i = 1; i <= RUNS; i++)); do
+        note "rules run $i/$RUNS: loading alone, then bench.pcap with $(head -n 1 "$OUT/rules-check.txt")"
+        timed "$T/rload" "$NTA" read "$OUT/tiny.pcap" --workers 1 -q -o /dev/null "${RULE_ARGS[@]}"
+        rm -f "$OUT/ever.json"
+        timed "$T/rules" "$NTA" read "$OUT/bench.pcap" --workers 1 -q -o "$OUT/ever.json" "${RULE_ARGS[@]}"
+    done
+else
+    note "no ruleset at $RULES_DIR: rule-engine runs skipped (set NTA_RULES)"
+fi
 LOADAVG_AFTER=$(cut -d ' ' -f 1-3 /proc/loadavg)
 rm -f "$OUT/.rss"
 
@@ -395,6 +423,13 @@ rss() {
     echo "| \`nta read concurrent.pcap --workers 1 --protocols none\` ($(group "$CONC_FLOWS") flows) | $RUNS | $(secs "$W_CONC") | | $(rss "$T/conc") |"
     echo "| \`nta read concurrent.pcap --workers 1\` (every parser) | $RUNS | $(secs "$(median "$T/concapp" 1)") | | $(rss "$T/concapp") |"
     echo "| \`nta read tiny.pcap --workers 1 --protocols none\` (baseline) | $RUNS | $(secs "$W_TINY") | | $(rss "$T/tiny") |"
+    if ((HAVE_RULES)); then
+        W_RLOAD=$(median "$T/rload" 1)
+        W_RULES=$(median "$T/rules" 1)
+        R_RULES=$(awk -v p="$PKTS" -v w="$W_RULES" -v l="$W_RLOAD" 'BEGIN { if (w > l) printf "%d", p / (w - l); else print 0 }')
+        echo "| \`nta read tiny.pcap --workers 1 -S <ruleset>\` (loading the rules) | $RUNS | $(secs "$W_RLOAD") | | $(rss "$T/rload") |"
+        echo "| \`nta read bench.pcap --workers 1 -S <ruleset>\` (rate: wall minus loading) | $RUNS | $(secs "$W_RULES") | $(group "$R_RULES") | $(rss "$T/rules") |"
+    fi
     echo
     echo "| check | value | target | result |"
     echo "|---|---:|---:|---|"
@@ -413,6 +448,15 @@ rss() {
     else
         check "resident bytes per flow at $(group "$CONC_FLOWS") concurrent flows (flow table, --protocols none)" "$BYTES_PER_FLOW" "<= $TARGET_BYTES_PER_FLOW" "$(ge "$TARGET_BYTES_PER_FLOW" "$BYTES_PER_FLOW")"
         echo "| resident bytes per flow at $(group "$CONC_FLOWS") concurrent flows, every parser (SYN or DNS query each) | $APP_BYTES_PER_FLOW | (no target) | INFO |"
+    fi
+    if ((HAVE_RULES)); then
+        RULES_VS=$(awk -v a="$R_RULES" -v b="$R_W1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+        ALERTS=$(awk '/"event_type":"alert"/ { n++ } END { print n + 0 }' "$OUT/ever.json")
+        check "ruleset load time, s ($(head -n 1 "$OUT/rules-check.txt" | sed 's/^rules: //'))" "$(secs "$W_RLOAD")" "< $TARGET_RULES_LOAD_S" "$(ge "$TARGET_RULES_LOAD_S" "$W_RLOAD")"
+        if [[ -n $GNU_TIME ]]; then
+            check "ruleset loaded: max RSS, KiB" "$(rss "$T/rload")" "< $(group "$TARGET_RULES_RSS_KIB")" "$(ge "$TARGET_RULES_RSS_KIB" "$(median "$T/rload" 2)")"
+        fi
+        check "--workers 1: with the ruleset / without rules ($(group "$ALERTS") alerts)" "$RULES_VS" ">= $TARGET_RULES_VS_NONE" "$(ge "$RULES_VS" "$TARGET_RULES_VS_NONE")"
     fi
     check "flow events, --workers 1 = --workers 2 (all $RUNS runs)" "$(group "$EVENTS1") = $(group "$EVENTS2")" "equal" "$([[ $EVENTS1 == "$EVENTS2" && $EVENTS1 != *..* ]] && echo 1)"
     check "EVE lines that are not JSON objects (w1, w2; all $RUNS runs)" "$(group "$INVALID1"), $(group "$INVALID2")" "0, 0" "$([[ $INVALID1 == 0 && $INVALID2 == 0 ]] && echo 1)"

@@ -45,7 +45,7 @@ fn compile(cfg: &Config, files: &[PathBuf], quiet: bool) -> Result<nta_detect::E
             );
         }
         eprintln!(
-            "nta: {} rules loaded, {} skipped, in {:.2} s",
+            "nta: rules: {} loaded, {} skipped, in {:.2} s",
             engine.len(),
             set.skipped.len(),
             started.elapsed().as_secs_f64()

@@ -1,16 +1,17 @@
 //! One worker's detection: evaluates packets and transactions against the shared
-//! [`Engine`], and keeps the state rules build up (flowbits and flowints per flow,
-//! threshold and detection_filter counters).
+//! [`Engine`], and keeps the state rules build up per flow (flowbits, flowints, whether a
+//! `pass` rule passed the flow). Threshold and detection_filter counters live in a
+//! [`Thresholds`] store, which the workers of a run share.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use nta_rules::{Action, BitsCommand, FieldTest, FlowintOp, ThresholdKind, Track};
+use nta_rules::{Action, BitsCommand, FieldTest, FlowintOp};
 
 use crate::engine::{transport_class, Engine};
 use crate::meta::{resolve, FlowMeta, PacketMeta, TxBuffers};
 use crate::signature::{app_matches, flags_match, Check, IntOperand, Kind, Sig, StateOp};
+use crate::threshold::{self, Matched, Thresholds};
 use crate::Vars;
 
 /// A rule that matched and is to be alerted on.
@@ -52,26 +53,10 @@ struct FlowVars {
     /// Flowints, by index.
     ints: Vec<(u32, u32)>,
     alerted: bool,
+    /// A `pass` rule whose action applies to the flow matched: nothing more is inspected
+    /// (Suricata's `FLOW_ACTION_PASS`, which turns packet inspection off for the flow).
+    passed: bool,
 }
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum TrackKey {
-    Rule,
-    Ip(IpAddr),
-    Pair(IpAddr, IpAddr),
-    Flow(u64),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Counter {
-    first_ns: u64,
-    count: u32,
-    seconds: u32,
-}
-
-/// Most threshold counters a worker keeps; past it, the oldest are dropped.
-const MAX_COUNTERS: usize = 1 << 20;
-const NS: u64 = 1_000_000_000;
 
 /// The per-worker side of detection.
 pub struct Detector {
@@ -82,8 +67,7 @@ pub struct Detector {
 struct State {
     flows: Vec<Option<FlowVars>>,
     free: Vec<u32>,
-    /// (gid, sid, 0 threshold / 1 detection_filter, key) → counter.
-    counters: HashMap<(u32, u32, u8, TrackKey), Counter>,
+    thresholds: Arc<Thresholds>,
     vars: Vars,
     cands: Vec<u32>,
     /// Scratch for a transaction's raw stream.
@@ -108,14 +92,15 @@ enum Input<'a> {
 }
 
 impl Detector {
-    /// A detector over `engine`.
+    /// A detector over `engine`, with threshold counters of its own (see
+    /// [`Detector::share_thresholds`]).
     pub fn new(engine: Arc<Engine>) -> Detector {
         Detector {
             engine,
             st: State {
                 flows: vec![None],
                 free: Vec::new(),
-                counters: HashMap::new(),
+                thresholds: threshold::private(),
                 vars: Vars::new(),
                 cands: Vec::new(),
                 raw: Vec::new(),
@@ -135,9 +120,21 @@ impl Detector {
         &self.st.stats
     }
 
+    /// Keeps `threshold` and `detection_filter` counters in `store`, shared with the other
+    /// workers of the run, instead of a store of this detector's own (whose counts are
+    /// dropped). Call it before the first packet.
+    pub fn share_thresholds(&mut self, store: Arc<Thresholds>) {
+        self.st.thresholds = store;
+    }
+
+    /// The store of this detector's threshold counters.
+    pub fn thresholds(&self) -> &Arc<Thresholds> {
+        &self.st.thresholds
+    }
+
     /// Switches to a new rule set. Flows keep their flowbits and flowints (matched by name;
-    /// those the new rules do not mention are dropped); threshold counters are kept by
-    /// (gid, sid).
+    /// those the new rules do not mention are dropped) and stay passed; threshold counters
+    /// are kept by (gid, sid).
     pub fn reload(&mut self, engine: Arc<Engine>) {
         let old: HashMap<u32, &str> = self
             .engine
@@ -182,6 +179,9 @@ impl Detector {
             return;
         }
         let st = &mut self.st;
+        if st.passed(*slot) {
+            return;
+        }
         st.cands.clear();
         if p.first_in_direction {
             st.cands.extend_from_slice(&engine.iponly);
@@ -223,9 +223,20 @@ impl Detector {
             }
             if st.matches(sig, slot, &Input::Packet(p), p.to_server) {
                 if sig.info.action == Action::Pass {
+                    // Rules are in order, pass rules first: nothing after it alerts on this
+                    // packet, and with a flow scope, on the flow.
+                    if sig.flow_scope {
+                        st.flow(slot).passed = true;
+                    }
                     break;
                 }
-                if st.alert(sig, slot, p.src, p.dst, p.flow_id, p.ts_ns) {
+                let m = Matched {
+                    src: p.src,
+                    dst: p.dst,
+                    flow_id: p.flow_id,
+                    now_ns: p.ts_ns,
+                };
+                if st.alert(sig, slot, &m) {
                     out.push(Fired {
                         sig: i,
                         to_server: p.to_server,
@@ -255,6 +266,9 @@ impl Detector {
             return;
         };
         let st = &mut self.st;
+        if st.passed(*slot) {
+            return;
+        }
         st.cands.clear();
         st.cands.extend_from_slice(&g.always);
         if !g.prefilters.is_empty() {
@@ -270,7 +284,7 @@ impl Detector {
         st.cands.sort_unstable();
         st.cands.dedup();
         let cands = std::mem::take(&mut st.cands);
-        for &i in &cands {
+        'rules: for &i in &cands {
             let sig = &engine.sigs[i as usize];
             st.stats.evaluated += 1;
             if !sig.proto_matches(f.proto, Some(f.app_proto)) {
@@ -291,9 +305,18 @@ impl Detector {
                     continue;
                 }
                 if st.matches(sig, slot, &Input::Tx(f, tx), d) {
-                    if sig.info.action != Action::Pass
-                        && st.alert(sig, slot, src.0, dst.0, f.flow_id, f.ts_ns)
-                    {
+                    if sig.info.action == Action::Pass {
+                        // A transaction rule's action applies to the flow.
+                        st.flow(slot).passed = true;
+                        break 'rules;
+                    }
+                    let m = Matched {
+                        src: src.0,
+                        dst: dst.0,
+                        flow_id: f.flow_id,
+                        now_ns: f.ts_ns,
+                    };
+                    if st.alert(sig, slot, &m) {
                         out.push(Fired {
                             sig: i,
                             to_server: d,
@@ -322,11 +345,10 @@ impl Detector {
         self.st.flow(slot).alerted = true;
     }
 
-    /// Packet time advanced: drops threshold counters whose window is over.
+    /// Packet time advanced: drops threshold counters whose window is over (see
+    /// [`Thresholds::expire`]).
     pub fn tick(&mut self, now_ns: u64) {
-        self.st.counters.retain(|_, c| {
-            now_ns.saturating_sub(c.first_ns) <= u64::from(c.seconds).saturating_mul(NS)
-        });
+        self.st.thresholds.expire(now_ns);
     }
 }
 
@@ -351,6 +373,10 @@ impl State {
             return None;
         }
         self.flows.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    fn passed(&self, slot: u32) -> bool {
+        self.flow_ref(slot).is_some_and(|f| f.passed)
     }
 
     fn bit(&self, slot: u32, b: u32) -> bool {
@@ -402,9 +428,12 @@ impl State {
                         FlowintOp::IsSet => cur.is_some(),
                         FlowintOp::NotSet => cur.is_none(),
                         _ => {
+                            // Suricata (DetectFlowintMatch): the variable compared must be
+                            // set, but another variable it is compared with counts as 0
+                            // when it is not.
                             let rhs = match value {
                                 Some(IntOperand::Lit(n)) => Some(*n),
-                                Some(IntOperand::Var(v)) => self.int(*slot, *v),
+                                Some(IntOperand::Var(v)) => Some(self.int(*slot, *v).unwrap_or(0)),
                                 None => None,
                             };
                             match (cur, rhs) {
@@ -490,16 +519,18 @@ impl State {
                     }
                 }
                 StateOp::IntSet { var, op, value } => {
+                    // Suricata (DetectFlowintMatch): an unset variable as the value is 0; `+`
+                    // on an unset variable sets it to the value, `-` leaves it unset.
+                    // Arithmetic is on u32 and wraps.
                     let rhs = match value {
-                        IntOperand::Lit(n) => Some(*n),
-                        IntOperand::Var(v) => self.int(*slot, *v),
+                        IntOperand::Lit(n) => *n,
+                        IntOperand::Var(v) => self.int(*slot, *v).unwrap_or(0),
                     };
-                    let Some(rhs) = rhs else { continue };
                     let cur = self.int(*slot, *var);
-                    let new = match op {
-                        FlowintOp::Set => rhs,
-                        FlowintOp::Add => cur.unwrap_or(0).wrapping_add(rhs),
-                        FlowintOp::Sub => cur.unwrap_or(0).wrapping_sub(rhs),
+                    let new = match (op, cur) {
+                        (FlowintOp::Set, _) => rhs,
+                        (FlowintOp::Add, cur) => cur.unwrap_or(0).wrapping_add(rhs),
+                        (FlowintOp::Sub, Some(cur)) => cur.wrapping_sub(rhs),
                         _ => continue,
                     };
                     let f = self.flow(slot);
@@ -515,84 +546,17 @@ impl State {
     }
 
     /// A rule matched: whether it alerts (noalert, detection_filter and threshold).
-    fn alert(
-        &mut self,
-        sig: &Sig,
-        slot: &mut u32,
-        src: IpAddr,
-        dst: IpAddr,
-        flow_id: u64,
-        now: u64,
-    ) -> bool {
+    fn alert(&mut self, sig: &Sig, slot: &mut u32, m: &Matched) -> bool {
         if sig.noalert {
             return false;
         }
-        let key = |track: Track| match track {
-            Track::BySrc => TrackKey::Ip(src),
-            Track::ByDst => TrackKey::Ip(dst),
-            Track::ByBoth => TrackKey::Pair(src, dst),
-            Track::ByRule => TrackKey::Rule,
-            Track::ByFlow => TrackKey::Flow(flow_id),
-        };
-        if let Some(df) = sig.detection_filter {
-            let c = self.count(sig, 1, key(df.track), df.seconds, now);
-            if c.count <= df.count {
-                self.stats.suppressed += 1;
-                return false;
-            }
-        }
-        if let Some(t) = sig.threshold {
-            let c = self.count(sig, 0, key(t.track), t.seconds, now);
-            let n = c.count;
-            let ok = match t.kind {
-                ThresholdKind::Limit => n <= t.count,
-                ThresholdKind::Both => n == t.count,
-                ThresholdKind::Threshold => {
-                    if n >= t.count {
-                        if let Some(c) =
-                            self.counters
-                                .get_mut(&(sig.info.gid, sig.info.sid, 0, key(t.track)))
-                        {
-                            c.count = 0;
-                        }
-                        true
-                    } else {
-                        false
-                    }
-                }
-            };
-            if !ok {
-                self.stats.suppressed += 1;
-                return false;
-            }
+        if !self.thresholds.admit(sig, m) {
+            self.stats.suppressed += 1;
+            return false;
         }
         self.stats.alerts += 1;
         self.flow(slot).alerted = true;
         true
-    }
-
-    /// Counts one match in a window of `seconds` starting at its first match.
-    fn count(&mut self, sig: &Sig, which: u8, key: TrackKey, seconds: u32, now: u64) -> Counter {
-        if self.counters.len() >= MAX_COUNTERS {
-            let mut ages: Vec<u64> = self.counters.values().map(|c| c.first_ns).collect();
-            ages.sort_unstable();
-            let cut = ages[ages.len() / 2];
-            self.counters.retain(|_, c| c.first_ns > cut);
-        }
-        let c = self
-            .counters
-            .entry((sig.info.gid, sig.info.sid, which, key))
-            .or_insert(Counter {
-                first_ns: now,
-                count: 0,
-                seconds,
-            });
-        if now.saturating_sub(c.first_ns) > u64::from(seconds).saturating_mul(NS) {
-            c.first_ns = now;
-            c.count = 0;
-        }
-        c.count = c.count.saturating_add(1);
-        *c
     }
 }
 
@@ -629,9 +593,10 @@ fn check(c: &Check, input: &Input<'_>, to_server: bool) -> bool {
                     u32::try_from(d.len()).is_ok_and(|n| u.cmp.matches(n))
                 })
             }
+            // The field of a message sent in the direction being tried, so that the alert's
+            // source is the message's sender.
             Check::CustomField { buffer, test } => {
-                let _ = to_server;
-                tx.any(buffer, None, &mut |d| field_test(test, d))
+                tx.any(buffer, Some(to_server), &mut |d| field_test(test, d))
             }
             _ => false,
         },

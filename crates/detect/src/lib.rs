@@ -116,11 +116,14 @@ mod pcre;
 mod prefilter;
 mod program;
 mod signature;
+mod threshold;
 
 #[cfg(test)]
 mod tests_bytes;
 #[cfg(test)]
 mod tests_content;
+#[cfg(test)]
+mod tests_detector;
 #[cfg(test)]
 mod tests_pcre;
 #[cfg(test)]
@@ -137,6 +140,7 @@ pub use meta::{buffer_direction, FlowMeta, IcmpMeta, PacketMeta, TcpMeta, TxBuff
 pub use prefilter::{fast_pattern, Prefilter, PrefilterError, Scratch};
 pub use program::{compile, BufferProgram, MAX_STEPS};
 pub use signature::AlertInfo;
+pub use threshold::{Thresholds, MAX_THRESHOLD_COUNTERS};
 
 /// Suricata's default `detect.inspection-recursion-limit`: keyword evaluations per
 /// inspection of one buffer before giving up.

@@ -111,6 +111,20 @@ fn flowbits_class(ops: &[StateOp]) -> u8 {
     }
 }
 
+/// Suricata's flowint ordering class (`SCSigOrderByFlowintCompare`), like
+/// [`flowbits_class`]: rules that only set or change a flowint, then rules that change and
+/// read, then rules that only read, then the rest.
+fn flowint_class(ops: &[StateOp]) -> u8 {
+    let read = ops.iter().any(|o| matches!(o, StateOp::IntTest { .. }));
+    let write = ops.iter().any(|o| matches!(o, StateOp::IntSet { .. }));
+    match (read, write) {
+        (false, true) => 0,
+        (true, true) => 1,
+        (true, false) => 2,
+        (false, false) => 3,
+    }
+}
+
 /// A rule ready to match.
 pub(crate) struct Sig {
     pub(crate) info: AlertInfo,
@@ -133,8 +147,13 @@ pub(crate) struct Sig {
     pub(crate) threshold: Option<Threshold>,
     pub(crate) detection_filter: Option<DetectionFilter>,
     pub(crate) noalert: bool,
-    /// Evaluation order key (Suricata's: action, flowbits class, priority, then load order).
-    pub(crate) order: (u8, u8, u8, u32),
+    /// The action applies to the whole flow, not only to the packet that matched
+    /// (Suricata's action scope: IP-only, protocol-detection-only, application-layer and
+    /// transaction rules). Only `pass` uses it in an IDS.
+    pub(crate) flow_scope: bool,
+    /// Evaluation order key (Suricata's: action, flowbits class, flowint class, priority,
+    /// then load order).
+    pub(crate) order: (u8, u8, u8, u8, u32),
 }
 
 /// Names of flow variables, shared by all rules of an engine.
@@ -428,9 +447,25 @@ pub(crate) fn compile_rule(rule: &Rule, index: u32, names: &mut Names) -> Result
         severity: rule.severity(),
         metadata: metadata_json(rule),
     };
+    // Suricata's rule types and their action scope (docs rules/rule-types.rst): a rule with
+    // nothing but addresses (ip_only), the application protocol in its header (app_layer)
+    // or `app-layer-protocol` (pd_only), or application-layer buffers (app_tx) acts on the
+    // flow; a rule that looks at packets acts on the packet. Reading flow variables or
+    // `established` makes a rule a packet rule.
+    let flow_scope = match kind {
+        Kind::IpOnly | Kind::Tx => true,
+        Kind::Packet => {
+            programs.is_empty()
+                && established.is_none()
+                && state.iter().all(|s| matches!(s, StateOp::Bits { .. }))
+                && checks.iter().all(|c| matches!(c, Check::AppProto { .. }))
+                && (matches!(rule.protocol, Protocol::App(_)) || !checks.is_empty())
+        }
+    };
     let order = (
         action_rank(rule.action),
         flowbits_class(&state),
+        flowint_class(&state),
         rule.severity(),
         index,
     );
@@ -452,6 +487,7 @@ pub(crate) fn compile_rule(rule: &Rule, index: u32, names: &mut Names) -> Result
         threshold: rule.threshold,
         detection_filter: rule.detection_filter,
         noalert: rule.noalert,
+        flow_scope,
         order,
     })
 }

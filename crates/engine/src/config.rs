@@ -90,6 +90,8 @@ pub struct Config {
     pub protocols: ProtocolsSection,
     /// `[rules]`
     pub rules: RulesSection,
+    /// `[detectors]`: the behavioural detectors (`docs/detectors.md`).
+    pub detectors: nta_behaviour::DetectorsConfig,
 }
 
 /// `[capture]`: live capture defaults (command-line flags override).
@@ -303,13 +305,42 @@ impl Default for DecoderSection {
     }
 }
 
+/// The 1-based line of a dotted key (`detectors.syn_flood.half_open_ratio`): the key's
+/// line within its table, else the table's header.
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    let (table, leaf) = key.rsplit_once('.')?;
+    let header = format!("[{table}]");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.trim() == header)?;
+    let within = lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(leaf)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        });
+    Some(match within {
+        Some(i) => start + 2 + i,
+        None => start + 1,
+    })
+}
+
 impl Config {
     /// Parses a configuration text; `path` is used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Invalid {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
             message: describe(text, &e),
-        })
+        })?;
+        cfg.detectors.validate().map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: match key_line(text, e.key()) {
+                Some(line) => format!("line {line}: {e}"),
+                None => e.to_string(),
+            },
+        })?;
+        Ok(cfg)
     }
 
     /// Loads and validates a configuration file.

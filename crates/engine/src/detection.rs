@@ -7,13 +7,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use nta_detect::Engine;
+use nta_detect::{Engine, Thresholds};
 
 /// The current rule engine and a generation counter bumped on every swap.
 #[derive(Debug)]
 pub struct RulesHandle {
     engine: Mutex<Arc<Engine>>,
     generation: AtomicU64,
+    /// Threshold and detection_filter counters, shared by every worker (flows of one
+    /// source are spread over workers) and kept across reloads.
+    thresholds: Arc<Thresholds>,
 }
 
 impl RulesHandle {
@@ -22,6 +25,7 @@ impl RulesHandle {
         Arc::new(RulesHandle {
             engine: Mutex::new(Arc::new(engine)),
             generation: AtomicU64::new(0),
+            thresholds: Arc::new(Thresholds::new()),
         })
     }
 
@@ -38,6 +42,11 @@ impl RulesHandle {
     /// The generation in force (cheap: workers poll it every tick).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// The threshold counters every worker shares.
+    pub fn thresholds(&self) -> Arc<Thresholds> {
+        Arc::clone(&self.thresholds)
     }
 
     /// Puts `engine` in force; workers take it at their next tick.

@@ -12,6 +12,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod behaviour;
 mod config;
 mod detection;
 mod pipeline;

@@ -53,6 +53,9 @@ pub enum EngineError {
     /// The protocol settings or a user-defined protocol are wrong.
     #[error(transparent)]
     Protocols(#[from] crate::ProtocolsError),
+    /// The `[detectors]` settings are wrong.
+    #[error("{0}")]
+    Detectors(String),
 }
 
 /// Progress of a run, for a progress bar.
@@ -254,6 +257,7 @@ impl Threads {
         n: usize,
         reg: &Arc<Registry>,
         rules: &Option<Arc<RulesHandle>>,
+        detectors: &Option<SharedDetectors>,
         output: Output,
         live: bool,
     ) -> Threads {
@@ -271,6 +275,7 @@ impl Threads {
                 n,
                 Arc::clone(reg),
                 rules.clone(),
+                detectors.clone(),
                 chunk_writer(&events),
             );
             let recycle_tx = recycle_tx.clone();
@@ -556,6 +561,7 @@ fn wall_ns() -> u64 {
 fn stats_event(
     snap: &Snapshot,
     reg: &Registry,
+    detectors: Option<&SharedDetectors>,
     kernel: Option<KernelStats>,
     (queue_drops, events_dropped): (u64, u64),
     workers: usize,
@@ -590,6 +596,24 @@ fn stats_event(
                 "reloads": d.reloads,
             }),
         );
+        if let Some(d) = detectors {
+            let d = d.lock().unwrap_or_else(|p| p.into_inner());
+            let per: serde_json::Map<String, serde_json::Value> = d
+                .stats()
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.detector.to_string(),
+                        serde_json::json!({
+                            "alerts": s.alerts,
+                            "tracked": s.tracked,
+                            "evicted": s.evicted,
+                        }),
+                    )
+                })
+                .collect();
+            m.insert("detectors".into(), serde_json::Value::Object(per));
+        }
     }
     Record::stats(wall_ns(), body)
 }
@@ -634,6 +658,15 @@ fn app_stats(a: &AppCounters, reg: &Registry) -> (serde_json::Value, serde_json:
     (tcp, app)
 }
 
+type SharedDetectors = Arc<Mutex<nta_behaviour::Detectors>>;
+
+/// The behavioural detectors all workers feed, unless every one is off.
+fn shared_detectors(cfg: &Config) -> Result<Option<SharedDetectors>, EngineError> {
+    let d = nta_behaviour::Detectors::new(&cfg.detectors)
+        .map_err(|e| EngineError::Detectors(e.to_string()))?;
+    Ok(d.is_active().then(|| Arc::new(Mutex::new(d))))
+}
+
 /// Runs the engine over `sources` in order, writing events to `output`; ends with a `stats`
 /// event. A source that fails to open, or fails for good, stops the run after every open flow
 /// and the final stats were written, and its error is returned.
@@ -659,16 +692,26 @@ fn run_sources(
     let started = Instant::now();
     let n = opts.workers.max(1);
     let reg = Arc::new(cfg.protocols.registry()?);
+    let detectors = shared_detectors(cfg)?;
     let mut pool = if n == 1 {
         Pool::Inline(Box::new(Worker::new(
             cfg,
             1,
             Arc::clone(&reg),
             opts.rules.clone(),
+            detectors.clone(),
             BufWriter::with_capacity(1 << 20, output),
         )))
     } else {
-        Pool::Threads(Threads::start(cfg, n, &reg, &opts.rules, output, opts.live))
+        Pool::Threads(Threads::start(
+            cfg,
+            n,
+            &reg,
+            &opts.rules,
+            &detectors,
+            output,
+            opts.live,
+        ))
     };
     let mut summary = Summary::default();
     let mut clock = Clock::default();
@@ -736,6 +779,7 @@ fn run_sources(
                 let ev = stats_event(
                     &pool.snapshot(),
                     &reg,
+                    detectors.as_ref(),
                     last_kernel,
                     pool.drops(),
                     n,
@@ -754,7 +798,15 @@ fn run_sources(
     let drops = pool.drops();
     let (totals, mut out) = pool.finish()?;
     summary.queue_drops = drops.0;
-    let ev = stats_event(&totals, &reg, last_kernel, drops, n, started);
+    let ev = stats_event(
+        &totals,
+        &reg,
+        detectors.as_ref(),
+        last_kernel,
+        drops,
+        n,
+        started,
+    );
     use nta_event::EventSink;
     out.emit(&Event::Record(&ev))?;
     out.flush()?;

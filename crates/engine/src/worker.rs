@@ -11,6 +11,7 @@ use nta_flow::{EndReason, EndedFlow, Flow, FlowStats, FlowTable, PacketView};
 use nta_packet::{ip_proto, DecodeCounters, Decoder, LinkType, Packet, Transport};
 use nta_protocols::{AppCounters, AppLayer, AppSink, Registry, Tx};
 
+use crate::behaviour::{alert_record, Observer};
 use crate::detection::RulesHandle;
 use crate::Config;
 
@@ -51,6 +52,7 @@ pub(crate) struct Worker<W: Write> {
     flows: FlowTable,
     app: AppLayer,
     det: Det,
+    obs: Option<Observer>,
     out: EveWriter<W>,
     out_error: Option<io::Error>,
 }
@@ -117,9 +119,13 @@ fn write_alerts(
     }
 }
 
+/// `flow:established`: for TCP, the handshake was seen (both SYNs; as Suricata with its
+/// default `stream.midstream: false`, a session picked up in the middle never is); for
+/// other protocols, packets went both ways.
 fn established(f: &Flow) -> bool {
     if f.proto() == ip_proto::TCP {
-        f.tcp_state.is_established()
+        let syn = nta_packet::TcpFlags::SYN;
+        f.tcp_state.is_established() && f.tcp_flags[0] & syn != 0 && f.tcp_flags[1] & syn != 0
     } else {
         f.pkts[0] > 0 && f.pkts[1] > 0
     }
@@ -131,12 +137,16 @@ struct Sink<'a, W: Write> {
     out: &'a mut EveWriter<W>,
     err: &'a mut Option<io::Error>,
     det: &'a mut Det,
+    obs: &'a mut Option<Observer>,
     /// The flow's detection slot (written back by the caller).
     slot: u32,
 }
 
 impl<W: Write> AppSink for Sink<'_, W> {
     fn event(&mut self, ev: &Event<'_>) {
+        if let (Some(obs), Event::App(a)) = (self.obs.as_mut(), ev) {
+            obs.app_event(a);
+        }
         write(self.out, self.err, ev);
     }
 
@@ -176,6 +186,7 @@ impl<W: Write> AppSink for Sink<'_, W> {
 fn end_flow(
     app: &mut AppLayer,
     det: &mut Det,
+    obs: &mut Option<Observer>,
     out: &mut EveWriter<impl Write>,
     err: &mut Option<io::Error>,
     ended: &EndedFlow,
@@ -184,10 +195,14 @@ fn end_flow(
         out,
         err,
         det,
+        obs,
         slot: ended.flow.detect,
     };
     let app_proto = app.flow_end(ended, &mut sink);
     let mut slot = sink.slot;
+    if let Some(o) = obs.as_mut() {
+        o.flow_end(ended, app_proto);
+    }
     let alerted = det.detector.flow_end(&mut slot);
     write(
         out,
@@ -253,6 +268,7 @@ impl<W: Write> Worker<W> {
         workers: usize,
         reg: Arc<Registry>,
         rules: Option<Arc<RulesHandle>>,
+        detectors: Option<Arc<std::sync::Mutex<nta_behaviour::Detectors>>>,
         out: W,
     ) -> Self {
         let (engine, generation) = match &rules {
@@ -261,6 +277,10 @@ impl<W: Write> Worker<W> {
         };
         let mut app = AppLayer::new(reg, cfg.protocols.app_config(&cfg.stream, workers));
         app.set_inspect(engine.inspects_transactions());
+        let mut detector = Detector::new(engine);
+        if let Some(h) = &rules {
+            detector.share_thresholds(h.thresholds());
+        }
         Worker {
             decoder: Decoder::new(cfg.decoder_config(workers)),
             flows: FlowTable::new(cfg.flow_config(workers)),
@@ -268,9 +288,10 @@ impl<W: Write> Worker<W> {
             det: Det {
                 rules,
                 generation,
-                detector: Detector::new(engine),
+                detector,
                 fired: Vec::new(),
             },
+            obs: detectors.map(Observer::new),
             out: EveWriter::new(out),
             out_error: None,
         }
@@ -285,6 +306,7 @@ impl<W: Write> Worker<W> {
             flows,
             app,
             det,
+            obs,
             out,
             out_error,
         } = self;
@@ -292,12 +314,19 @@ impl<W: Write> Worker<W> {
             return;
         };
         let (flow, to_server) = flows.update(&PacketView::from_packet(&p), &mut |e| {
-            end_flow(app, det, out, out_error, &e)
+            end_flow(app, det, obs, out, out_error, &e)
         });
+        if let Some(o) = obs.as_mut() {
+            o.packet(&p);
+            if flow.pkts[0] + flow.pkts[1] == 1 {
+                o.flow_start(flow);
+            }
+        }
         let mut sink = Sink {
             out,
             err: out_error,
             det,
+            obs,
             slot: flow.detect,
         };
         app.packet(flow, to_server, &p, &mut sink);
@@ -327,7 +356,7 @@ impl<W: Write> Worker<W> {
         }
         for i in 0..p.tunnels.len() {
             if let Some(v) = PacketView::outer_udp(&p, i) {
-                flows.update(&v, &mut |e| end_flow(app, det, out, out_error, &e));
+                flows.update(&v, &mut |e| end_flow(app, det, obs, out, out_error, &e));
             }
         }
     }
@@ -340,6 +369,7 @@ impl<W: Write> Worker<W> {
             flows,
             app,
             det,
+            obs,
             out,
             out_error,
         } = self;
@@ -352,8 +382,14 @@ impl<W: Write> Worker<W> {
             }
         }
         det.detector.tick(now_ns);
-        flows.expire(now_ns, &mut |e| end_flow(app, det, out, out_error, &e));
+        flows.expire(now_ns, &mut |e| end_flow(app, det, obs, out, out_error, &e));
         decoder.expire(now_ns);
+        if let Some(o) = obs.as_mut() {
+            o.deliver(Some(now_ns));
+            for a in o.take_alerts() {
+                write(out, out_error, &Event::Record(&alert_record(&a)));
+            }
+        }
         if out_error.is_none() {
             if let Err(e) = out.flush() {
                 *out_error = Some(e);
@@ -391,13 +427,20 @@ impl<W: Write> Worker<W> {
             flows,
             app,
             det,
+            obs,
             out,
             out_error,
             ..
         } = &mut self;
         flows.flush(EndReason::Shutdown, &mut |e| {
-            end_flow(app, det, out, out_error, &e)
+            end_flow(app, det, obs, out, out_error, &e)
         });
+        if let Some(o) = obs.as_mut() {
+            o.deliver(None);
+            for a in o.take_alerts() {
+                write(out, out_error, &Event::Record(&alert_record(&a)));
+            }
+        }
         if self.out_error.is_none() {
             if let Err(e) = self.out.flush() {
                 self.out_error = Some(e);

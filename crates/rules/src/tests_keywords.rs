@@ -317,12 +317,33 @@ fn integer_comparisons() {
         cond("dsize:!9<>18;"),
         Condition::Dsize(IntCmp::NotBetween(9, 18))
     );
-    assert_eq!(cond("dsize:9-18;"), Condition::Dsize(IntCmp::Range(9, 18)));
-    assert!(IntCmp::Between(9, 18).matches(10) && !IntCmp::Between(9, 18).matches(9));
-    assert!(IntCmp::Range(9, 18).matches(9) && IntCmp::Range(9, 18).matches(18));
-    assert!(IntCmp::NotBetween(9, 18).matches(18));
-    assert_err(&err("dsize:18<>9;"), "invalid value: dsize", "is empty");
-    assert_err(&err("dsize:18-9;"), "invalid value: dsize", "reversed");
+    // Suricata: `N-M` is the same exclusive range as `N<>M` (docs
+    // rules/integer-keywords.rst: "a range between 1 and 4 will match 2 and 3").
+    assert_eq!(
+        cond("dsize:9-18;"),
+        Condition::Dsize(IntCmp::Between(9, 18))
+    );
+    assert_eq!(
+        cond("dsize:!9-18;"),
+        Condition::Dsize(IntCmp::NotBetween(9, 18))
+    );
+    assert_eq!(
+        cond("dsize: 9 - 18 ;"),
+        Condition::Dsize(IntCmp::Between(9, 18))
+    );
+    assert!(IntCmp::Between(9, 18).matches(10) && IntCmp::Between(9, 18).matches(17));
+    assert!(!IntCmp::Between(9, 18).matches(9) && !IntCmp::Between(9, 18).matches(18));
+    assert!(IntCmp::NotBetween(9, 18).matches(18) && IntCmp::NotBetween(9, 18).matches(9));
+    assert!(!IntCmp::NotBetween(9, 18).matches(10));
+    assert_eq!(cond("icode:1-3;"), Condition::Icode(IntCmp::Between(1, 3)));
+    // A range with no value strictly inside is an error, as in Suricata (uint.rs).
+    for empty in ["18<>9", "18-9", "9<>9", "9-10", "!9<>10"] {
+        assert_err(
+            &err(&format!("dsize:{empty};")),
+            "invalid value: dsize",
+            "is empty",
+        );
+    }
     assert_err(
         &err("dsize:70000;"),
         "invalid value: dsize",
@@ -539,6 +560,14 @@ fn custom_field_keyword() {
             protocol: "modbus_tcp".into(),
             field: "registers.value".into(),
             test: FieldTest::Int(IntCmp::Ge(1000))
+        })
+    );
+    assert_eq!(
+        cond("custom_field:sensor.temperature,-40--10;"),
+        Condition::CustomField(CustomField {
+            protocol: "sensor".into(),
+            field: "temperature".into(),
+            test: FieldTest::Int(IntCmp::Between(-40, -10))
         })
     );
     assert_eq!(

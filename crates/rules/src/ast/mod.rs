@@ -365,7 +365,8 @@ pub enum Target {
 }
 
 /// An unsigned or signed comparison, as written with `N`, `=N`, `!N`, `<N`, `<=N`, `>N`,
-/// `>=N`, `N<>M` (exclusive on both ends, as in Suricata) or `N-M` (inclusive).
+/// `>=N`, or a range `N<>M` / `N-M` (the same, exclusive on both ends, as in Suricata) and
+/// its negation `!N<>M` / `!N-M`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IntCmp<T> {
     /// Equal.
@@ -380,11 +381,9 @@ pub enum IntCmp<T> {
     Gt(T),
     /// Greater than or equal.
     Ge(T),
-    /// Strictly between (`N<>M`).
+    /// Strictly between (`N<>M`, `N-M`).
     Between(T, T),
-    /// Within the range, ends included (`N-M`).
-    Range(T, T),
-    /// Not strictly between (`!N<>M`).
+    /// Not strictly between (`!N<>M`, `!N-M`).
     NotBetween(T, T),
 }
 
@@ -399,7 +398,6 @@ impl<T: PartialOrd + Copy> IntCmp<T> {
             IntCmp::Gt(a) => v > a,
             IntCmp::Ge(a) => v >= a,
             IntCmp::Between(a, b) => a < v && v < b,
-            IntCmp::Range(a, b) => a <= v && v <= b,
             IntCmp::NotBetween(a, b) => !(a < v && v < b),
         }
     }

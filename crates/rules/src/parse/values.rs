@@ -73,7 +73,12 @@ impl Bounded for i128 {
     const HIGH: i128 = i128::MAX;
 }
 
-/// A comparison: `N`, `=N`, `!N`, `!=N`, `<N`, `<=N`, `>N`, `>=N`, `N<>M`, `!N<>M`, `N-M`.
+/// A comparison: `N`, `=N`, `!N`, `!=N`, `<N`, `<=N`, `>N`, `>=N`, `N<>M`, `N-M`, `!N<>M`,
+/// `!N-M`.
+///
+/// As in Suricata (`rust/src/detect/uint.rs`, docs `rules/integer-keywords.rst`), `N-M` and
+/// `N<>M` are the same range, exclusive on both ends, and at least one value must lie
+/// strictly between: `1-3` matches 2 only, `1-2` is an error.
 pub(crate) fn int_cmp<T>(keyword: &str, s: &str, at: usize) -> Result<IntCmp<T>, RuleError>
 where
     T: TryFrom<i128> + Bounded + Copy + PartialOrd,
@@ -84,16 +89,29 @@ where
     if s.is_empty() {
         return Err(bad(format!("`{keyword}` needs a value")));
     }
-    if let Some((a, b)) = s.split_once("<>") {
-        let (neg, a) = match a.trim().strip_prefix('!') {
-            Some(r) => (true, r),
-            None => (false, a),
-        };
-        let lo: T = num(keyword, a, at)?;
+    // `!` negates a range; `!=N` and `!N` are "not equal" (below).
+    let (neg, body) = match s.strip_prefix('!') {
+        Some(r) if !r.starts_with('=') => (true, r.trim_start()),
+        _ => (false, s),
+    };
+    let bounds = match body.split_once("<>") {
+        Some((a, b)) => Some((a, b)),
+        // `N-M`: the `-` after the first character (a leading one is a sign).
+        None if int(body).is_none() => body
+            .get(1..)
+            .and_then(|t| t.find('-'))
+            .map(|p| (&body[..=p], &body[p + 2..])),
+        None => None,
+    };
+    if let Some((a, b)) = bounds {
+        let lo: T = num(keyword, a, lead(a))?;
         let hi: T = num(keyword, b, lead(b))?;
-        if lo >= hi {
+        // Both parsed, so both are numbers.
+        let (l, h) = (int(a).unwrap_or(0), int(b).unwrap_or(0));
+        if h.saturating_sub(l) <= 1 {
             return Err(bad(format!(
-                "`{keyword}` range `{s}` is empty: the first value must be smaller"
+                "`{keyword}` range `{s}` is empty: ranges exclude both ends, so the second \
+                 value must be at least the first plus 2"
             )));
         }
         return Ok(if neg {
@@ -113,17 +131,6 @@ where
     ] {
         if let Some(rest) = s.strip_prefix(prefix) {
             return Ok(make(num(keyword, rest, lead(rest))?));
-        }
-    }
-    if int(s).is_none() {
-        // `N-M`: the `-` after the first character (a leading one is a sign).
-        if let Some(p) = s.get(1..).and_then(|t| t.find('-')).map(|p| p + 1) {
-            let lo: T = num(keyword, &s[..p], at)?;
-            let hi: T = num(keyword, &s[p + 1..], at + p + 1)?;
-            if lo > hi {
-                return Err(bad(format!("`{keyword}` range `{s}` is reversed")));
-            }
-            return Ok(IntCmp::Range(lo, hi));
         }
     }
     Ok(IntCmp::Eq(num(keyword, s, at)?))
