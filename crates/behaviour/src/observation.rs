@@ -88,8 +88,8 @@ pub enum Observation {
         /// The query type (1 A, 16 TXT, 10 NULL, 28 AAAA, …).
         qtype: u16,
     },
-    /// An application reported a failed login: an HTTP 401 or 403 reply, FTP 530, SMTP 535,
-    /// POP3 `-ERR` to `PASS`, …
+    /// An application reported a failed login: an HTTP 401 or 403 reply, an FTP 530 (what
+    /// NTA's parsers report today; SMTP 535 or POP3 `-ERR` would be others).
     AuthFailure {
         /// Time of the failure reply.
         ts_ns: u64,

@@ -43,14 +43,14 @@ pub enum Command {
 pub enum RulesCommand {
     /// Load rule files and report how many rules loaded, how many were skipped and why.
     Check(RulesCheckArgs),
-    /// Make a running `nta capture` reload its rules (sends it SIGHUP); its flows and
-    /// packets carry on under the new rules.
+    /// Make a running `nta capture` (or `nta read`) reload its rules (sends it SIGHUP); its
+    /// flows and packets carry on under the new rules.
     Reload(RulesReloadArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct RulesReloadArgs {
-    /// The pid file the running nta wrote (`nta capture --pidfile FILE`).
+    /// The pid file the running nta wrote (`nta capture --pidfile FILE`, or `nta read`).
     #[arg(long, value_name = "FILE", required_unless_present = "pid")]
     pub pidfile: Option<PathBuf>,
     /// The running nta's process id.
@@ -126,6 +126,9 @@ pub struct Common {
     /// configuration's rules.files for this run.
     #[arg(short = 'S', long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Write the process id to this file (for `nta rules reload --pidfile`); removed at exit.
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -160,9 +163,7 @@ pub struct CaptureArgs {
     /// Stop after this many seconds (default: until SIGINT/SIGTERM).
     #[arg(long, value_name = "SECS")]
     pub duration: Option<u64>,
-    /// Write the process id to this file (for `nta rules reload --pidfile`); removed at exit.
-    #[arg(long, value_name = "FILE")]
-    pub pidfile: Option<PathBuf>,
+
     #[command(flatten)]
     pub common: Common,
 }

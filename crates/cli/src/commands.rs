@@ -228,6 +228,13 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
     });
     let files = crate::rules::rule_files(&cfg, &a.common.rules);
     let rules = crate::rules::load(&cfg, &files, a.common.quiet)?;
+    if let Some(h) = &rules {
+        crate::rules::reload_on_sighup(&cfg, files.clone(), Arc::clone(h))?;
+    }
+    let _pidfile = match &a.common.pidfile {
+        Some(p) => Some(crate::rules::PidFile::create(p)?),
+        None => None,
+    };
     let out = open_output(&a.common, &cfg)?;
     let mut opts = RunOptions::files(workers(&a.common, &cfg));
     opts.stop = stop;
@@ -276,7 +283,7 @@ fn capture(a: CaptureArgs) -> Result<ExitCode> {
     if let Some(h) = &rules {
         crate::rules::reload_on_sighup(&cfg, files.clone(), Arc::clone(h))?;
     }
-    let _pidfile = match &a.pidfile {
+    let _pidfile = match &a.common.pidfile {
         Some(p) => Some(crate::rules::PidFile::create(p)?),
         None => None,
     };

@@ -93,13 +93,10 @@ impl Observer {
         let (c, s) = (f.client(), f.server());
         let tcp = (f.proto() == ip_proto::TCP).then(|| {
             let [cf, sf] = f.tcp_flags;
-            let syn = cf & TcpFlags::SYN != 0;
-            let syn_ack = sf & TcpFlags::SYN != 0 && sf & TcpFlags::ACK != 0;
             TcpSummary {
-                syn,
-                syn_ack,
-                // The client acknowledged the SYN-ACK (it sent more than its SYN).
-                established: syn && syn_ack && f.pkts[0] >= 2,
+                syn: cf & TcpFlags::SYN != 0,
+                syn_ack: sf & TcpFlags::SYN != 0 && sf & TcpFlags::ACK != 0,
+                established: f.handshake_completed(),
                 rst: (cf | sf) & TcpFlags::RST != 0,
             }
         });
@@ -146,12 +143,10 @@ impl Observer {
                 let Some(name) = d["rrname"].as_str() else {
                     return;
                 };
-                let qtype = match d["rrtype"].as_str() {
-                    Some("TXT") => 16,
-                    Some("NULL") => 10,
-                    Some("AAAA") => 28,
-                    _ => 1,
-                };
+                let qtype = d["rrtype"]
+                    .as_str()
+                    .and_then(nta_protocols::dns_rrtype_code)
+                    .unwrap_or(0);
                 self.push(Observation::DnsQuery {
                     ts_ns: ev.ts_ns,
                     src: client.0,

@@ -119,13 +119,12 @@ fn write_alerts(
     }
 }
 
-/// `flow:established`: for TCP, the handshake was seen (both SYNs; as Suricata with its
+/// `flow:established`: for TCP, the handshake was seen to complete (as Suricata with its
 /// default `stream.midstream: false`, a session picked up in the middle never is); for
 /// other protocols, packets went both ways.
 fn established(f: &Flow) -> bool {
     if f.proto() == ip_proto::TCP {
-        let syn = nta_packet::TcpFlags::SYN;
-        f.tcp_state.is_established() && f.tcp_flags[0] & syn != 0 && f.tcp_flags[1] & syn != 0
+        f.handshake_completed()
     } else {
         f.pkts[0] > 0 && f.pkts[1] > 0
     }

@@ -150,6 +150,8 @@ pub struct Flow {
     /// TCP session state.
     pub tcp_state: TcpState,
     fin_from: u8,
+    /// The three-way handshake was seen to complete (SYN, SYN-ACK, then the client's ACK).
+    handshake: bool,
     /// The client is the key's `a` endpoint.
     client_is_a: bool,
     /// This flow is the outer conversation of a UDP tunnel (VXLAN, Geneve, Teredo, GTP-U).
@@ -178,6 +180,12 @@ pub struct Flow {
 struct Tunnels(Box<[TunnelLayer]>);
 
 impl Flow {
+    /// TCP: the three-way handshake was seen to complete (SYN, SYN-ACK, the client's ACK);
+    /// a session picked up mid-stream, or reset during the handshake, never has.
+    pub fn handshake_completed(&self) -> bool {
+        self.handshake
+    }
+
     /// Tunnel layers of the first packet, outermost first (`None` when not tunnelled).
     pub fn tunnels(&self) -> Option<&[TunnelLayer]> {
         self.tunnels.as_deref().map(|t| &*t.0)
@@ -194,6 +202,7 @@ impl Flow {
             tcp_flags: [0; 2],
             tcp_state: TcpState::None,
             fin_from: 0,
+            handshake: false,
             client_is_a: forward != from_server,
             icmp: v.icmp.map(|(t, c, _)| (t, c)),
             app: 0,
@@ -551,9 +560,13 @@ impl FlowTable {
         }
         if let Some(tcp) = v.tcp {
             flow.tcp_flags[dir] |= tcp.flags.0;
+            let before = flow.tcp_state;
             flow.tcp_state = flow
                 .tcp_state
                 .next(tcp.flags, to_server, &mut flow.fin_from);
+            if before == TcpState::SynRecv && flow.tcp_state == TcpState::Established {
+                flow.handshake = true;
+            }
         }
         (flow, to_server)
     }

@@ -33,6 +33,7 @@ mod tls;
 
 pub use app::{AppConfig, AppCounters, AppLayer, AppSink, Entry, Registry, Tx, MAX_PROTOCOLS};
 pub use custom::{load_dir, load_file, CustomProtocol, DefinitionError};
+pub use dns::rrtype_code as dns_rrtype_code;
 pub use parser::{
     Buffer, Dir, Expectation, Out, Parser, Probe, ProbeInput, Transport, MAX_BUFFER_LEN,
 };

@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 use crate::parser::{Dir, Out, Parser, Probe, ProbeInput, Transport};
 use crate::registry::Builtin;
 
+pub use wire::rrtype_code;
 use wire::{Header, HEADER_LEN};
 
 /// The protocol's registry entry.

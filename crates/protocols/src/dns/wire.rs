@@ -528,6 +528,27 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// The mnemonic of a record type (IANA's registry), or its number.
+/// The number of a record type named as [`rrtype_name`] writes it (`TXT` → 16, `99` → 99).
+pub fn rrtype_code(name: &str) -> Option<u16> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    if let Ok(n) = name.parse() {
+        return Some(n);
+    }
+    static NAMES: OnceLock<HashMap<&'static str, u16>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            (0..=u16::MAX)
+                .filter_map(|t| match rrtype_name(t) {
+                    std::borrow::Cow::Borrowed(n) => Some((n, t)),
+                    std::borrow::Cow::Owned(_) => None,
+                })
+                .collect()
+        })
+        .get(name)
+        .copied()
+}
+
 pub(super) fn rrtype_name(t: u16) -> std::borrow::Cow<'static, str> {
     let s = match t {
         1 => "A",
