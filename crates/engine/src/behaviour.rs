@@ -1,17 +1,20 @@
 //! Feeding the behavioural detectors: each worker summarises its traffic as observations
 //! (flow starts and ends, per-second packet counts, DNS queries, failed logins) and, once per
-//! second of packet time, hands its batch to the one [`Detectors`] all workers share. The
-//! alerts come back to the worker that delivered the observation crossing a threshold, which
-//! writes them as EVE `alert` events with `alert.source: "detector"`.
+//! second of packet time, sends its batch to the detectors' own thread, which holds the one
+//! [`Detectors`] all workers share. Alerts come back over a channel; whichever worker ticks
+//! next writes them as EVE `alert` events with `alert.source: "detector"`.
 //!
-//! Flows are sharded by address pair, so a scanner's flows land on many workers: the state
-//! is shared (one lock per worker per second, not per packet) so that counts are whole.
+//! Flows are sharded by address pair, so a scanner's flows land on many workers: one set of
+//! detectors keeps the counts whole. On its own thread, the detectors' work (hash tables
+//! over hundreds of thousands of keys) stays off the packet path and out of its caches.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
-use nta_behaviour::{Alert, Detectors, Observation, PacketKind, TcpSummary, GID};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use nta_behaviour::{Alert, DetectorStats, Detectors, Observation, PacketKind, TcpSummary, GID};
 use nta_event::{format_timestamp, AppEvent, ProtoName, Record};
 use nta_flow::{EndedFlow, Flow};
 use nta_packet::{ip_proto, Packet, TcpFlags, Transport};
@@ -21,25 +24,103 @@ use serde_json::{json, Map, Value};
 /// second of a flood of new flows).
 const MAX_BATCH: usize = 1 << 16;
 
-/// One worker's side.
-pub(crate) struct Observer {
-    shared: Arc<Mutex<Detectors>>,
-    batch: Vec<Observation>,
-    /// Packets counted this second: (kind, sender, receiver) → (packets, bytes, last time).
-    counts: HashMap<(PacketKind, IpAddr, IpAddr), (u64, u64, u64)>,
-    alerts: Vec<Alert>,
+/// Batches queued to the detectors' thread before a worker waits for it.
+const QUEUE: usize = 64;
+
+enum Msg {
+    /// Observations, then packet time advanced to `now` (if given).
+    Batch(Vec<Observation>, Option<u64>),
+    /// Everything sent before is processed: answer.
+    Flush(Sender<()>),
 }
 
-impl Observer {
-    pub(crate) fn new(shared: Arc<Mutex<Detectors>>) -> Observer {
-        Observer {
-            shared,
-            batch: Vec::new(),
-            counts: HashMap::new(),
-            alerts: Vec::new(),
+/// The detectors' thread and the channels to it; dropped (joined) at the end of the run.
+pub(crate) struct DetectorsThread {
+    tx: Option<Sender<Msg>>,
+    alerts: Receiver<Alert>,
+    stats: Arc<Mutex<Vec<DetectorStats>>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl DetectorsThread {
+    /// Starts the thread over `d`.
+    pub(crate) fn start(mut d: Detectors) -> DetectorsThread {
+        let (tx, rx) = bounded::<Msg>(QUEUE);
+        let (atx, alerts) = unbounded::<Alert>();
+        let stats = Arc::new(Mutex::new(d.stats()));
+        let st = Arc::clone(&stats);
+        let handle = std::thread::Builder::new()
+            .name("nta-detectors".into())
+            .spawn(move || {
+                let mut out = Vec::new();
+                for msg in rx {
+                    match msg {
+                        Msg::Batch(batch, now) => {
+                            for o in &batch {
+                                d.observe(o, &mut out);
+                            }
+                            if let Some(now) = now {
+                                d.tick(now, &mut out);
+                            }
+                            for a in out.drain(..) {
+                                let _ = atx.send(a);
+                            }
+                            if let Ok(mut s) = st.lock() {
+                                *s = d.stats();
+                            }
+                        }
+                        Msg::Flush(reply) => {
+                            let _ = reply.send(());
+                        }
+                    }
+                }
+            })
+            .expect("spawning the detectors thread");
+        DetectorsThread {
+            tx: Some(tx),
+            alerts,
+            stats,
+            handle: Some(handle),
         }
     }
 
+    /// A worker's side.
+    pub(crate) fn observer(&self) -> Option<Observer> {
+        Some(Observer {
+            tx: self.tx.clone()?,
+            alerts: self.alerts.clone(),
+            batch: Vec::new(),
+            counts: HashMap::new(),
+            pending: Vec::new(),
+        })
+    }
+
+    /// The detectors' counters, as of their last batch.
+    pub(crate) fn stats(&self) -> Vec<DetectorStats> {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for DetectorsThread {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// One worker's side.
+pub(crate) struct Observer {
+    tx: Sender<Msg>,
+    alerts: Receiver<Alert>,
+    batch: Vec<Observation>,
+    /// Packets counted this second: (kind, sender, receiver) → (packets, bytes, last time).
+    counts: HashMap<(PacketKind, IpAddr, IpAddr), (u64, u64, u64)>,
+    pending: Vec<Alert>,
+}
+
+impl Observer {
     fn push(&mut self, o: Observation) {
         self.batch.push(o);
         if self.batch.len() >= MAX_BATCH {
@@ -184,8 +265,9 @@ impl Observer {
         }
     }
 
-    /// Hands the batch (and this second's packet counts) to the shared detectors; with
-    /// `now`, packet time advanced there too. Alerts are kept for [`Observer::take_alerts`].
+    /// Sends the batch (and this second's packet counts) to the detectors; with `now`,
+    /// packet time advanced there too. Alerts raised so far are kept for
+    /// [`Observer::take_alerts`].
     pub(crate) fn deliver(&mut self, now: Option<u64>) {
         for ((kind, src, dst), (count, bytes, ts_ns)) in self.counts.drain() {
             self.batch.push(Observation::Packets {
@@ -197,21 +279,28 @@ impl Observer {
                 bytes,
             });
         }
-        if self.batch.is_empty() && now.is_none() {
-            return;
+        if !self.batch.is_empty() || now.is_some() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(1024));
+            // The thread only stops when every sender is gone: sending cannot fail.
+            let _ = self.tx.send(Msg::Batch(batch, now));
         }
-        let mut d = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-        for o in self.batch.drain(..) {
-            d.observe(&o, &mut self.alerts);
-        }
-        if let Some(now) = now {
-            d.tick(now, &mut self.alerts);
-        }
+        self.pending.extend(self.alerts.try_iter());
     }
 
-    /// The alerts raised by this worker's deliveries.
+    /// Sends what is left and waits until the detectors processed everything sent so far
+    /// (by every worker), so that the alerts they raised can be taken.
+    pub(crate) fn flush(&mut self) {
+        self.deliver(None);
+        let (tx, rx) = bounded(1);
+        if self.tx.send(Msg::Flush(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+        self.pending.extend(self.alerts.try_iter());
+    }
+
+    /// The alerts received.
     pub(crate) fn take_alerts(&mut self) -> std::vec::Drain<'_, Alert> {
-        self.alerts.drain(..)
+        self.pending.drain(..)
     }
 }
 

@@ -23,6 +23,7 @@ use nta_capture::{CaptureError, KernelStats, PacketSource, RawPacket, SharedInpu
 use nta_event::{stats_body, CaptureStats, EngineStats, EveWriter, Event, Record};
 use nta_packet::{dispatch_hash, LinkType};
 
+use crate::behaviour::DetectorsThread;
 use crate::detection::RulesHandle;
 use crate::worker::{Snapshot, Worker};
 use crate::Config;
@@ -257,7 +258,7 @@ impl Threads {
         n: usize,
         reg: &Arc<Registry>,
         rules: &Option<Arc<RulesHandle>>,
-        detectors: &Option<SharedDetectors>,
+        detectors: Option<&DetectorsThread>,
         output: Output,
         live: bool,
     ) -> Threads {
@@ -275,7 +276,7 @@ impl Threads {
                 n,
                 Arc::clone(reg),
                 rules.clone(),
-                detectors.clone(),
+                detectors,
                 chunk_writer(&events),
             );
             let recycle_tx = recycle_tx.clone();
@@ -561,7 +562,7 @@ fn wall_ns() -> u64 {
 fn stats_event(
     snap: &Snapshot,
     reg: &Registry,
-    detectors: Option<&SharedDetectors>,
+    detectors: Option<&DetectorsThread>,
     kernel: Option<KernelStats>,
     (queue_drops, events_dropped): (u64, u64),
     workers: usize,
@@ -597,7 +598,6 @@ fn stats_event(
             }),
         );
         if let Some(d) = detectors {
-            let d = d.lock().unwrap_or_else(|p| p.into_inner());
             let per: serde_json::Map<String, serde_json::Value> = d
                 .stats()
                 .into_iter()
@@ -658,13 +658,11 @@ fn app_stats(a: &AppCounters, reg: &Registry) -> (serde_json::Value, serde_json:
     (tcp, app)
 }
 
-type SharedDetectors = Arc<Mutex<nta_behaviour::Detectors>>;
-
-/// The behavioural detectors all workers feed, unless every one is off.
-fn shared_detectors(cfg: &Config) -> Result<Option<SharedDetectors>, EngineError> {
+/// The behavioural detectors all workers feed, on their own thread, unless every one is off.
+fn start_detectors(cfg: &Config) -> Result<Option<DetectorsThread>, EngineError> {
     let d = nta_behaviour::Detectors::new(&cfg.detectors)
         .map_err(|e| EngineError::Detectors(e.to_string()))?;
-    Ok(d.is_active().then(|| Arc::new(Mutex::new(d))))
+    Ok(d.is_active().then(|| DetectorsThread::start(d)))
 }
 
 /// Runs the engine over `sources` in order, writing events to `output`; ends with a `stats`
@@ -692,14 +690,14 @@ fn run_sources(
     let started = Instant::now();
     let n = opts.workers.max(1);
     let reg = Arc::new(cfg.protocols.registry()?);
-    let detectors = shared_detectors(cfg)?;
+    let detectors = start_detectors(cfg)?;
     let mut pool = if n == 1 {
         Pool::Inline(Box::new(Worker::new(
             cfg,
             1,
             Arc::clone(&reg),
             opts.rules.clone(),
-            detectors.clone(),
+            detectors.as_ref(),
             BufWriter::with_capacity(1 << 20, output),
         )))
     } else {
@@ -708,7 +706,7 @@ fn run_sources(
             n,
             &reg,
             &opts.rules,
-            &detectors,
+            detectors.as_ref(),
             output,
             opts.live,
         ))

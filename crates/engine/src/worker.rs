@@ -267,7 +267,7 @@ impl<W: Write> Worker<W> {
         workers: usize,
         reg: Arc<Registry>,
         rules: Option<Arc<RulesHandle>>,
-        detectors: Option<Arc<std::sync::Mutex<nta_behaviour::Detectors>>>,
+        detectors: Option<&crate::behaviour::DetectorsThread>,
         out: W,
     ) -> Self {
         let (engine, generation) = match &rules {
@@ -290,7 +290,7 @@ impl<W: Write> Worker<W> {
                 detector,
                 fired: Vec::new(),
             },
-            obs: detectors.map(Observer::new),
+            obs: detectors.and_then(|d| d.observer()),
             out: EveWriter::new(out),
             out_error: None,
         }
@@ -435,7 +435,7 @@ impl<W: Write> Worker<W> {
             end_flow(app, det, obs, out, out_error, &e)
         });
         if let Some(o) = obs.as_mut() {
-            o.deliver(None);
+            o.flush();
             for a in o.take_alerts() {
                 write(out, out_error, &Event::Record(&alert_record(&a)));
             }
