@@ -273,14 +273,18 @@ if ((HAVE_TSHARK)); then
     timed "$T/tsharkz" tshark -r "$OUT/bench.pcap" -q -z io,stat,0
 fi
 
+# The memory runs measure the flow table (and the application layer) alone: the behavioural
+# detectors, whose state is capped per detector rather than per flow, are measured apart.
+printf '[detectors]\nenabled = false\n' >"$OUT/nodetectors.toml"
 for ((i = 1; i <= RUNS; i++)); do
     note "memory run $i/$RUNS: $(group "$CONC_FLOWS") concurrent flows, and the baseline"
     rm -f "$OUT/evec.json" "$OUT/evetiny.json"
     # The flow table's memory (no application layer), then with every parser: a SYN or a
-    # DNS query opens application-layer state too.
-    timed "$T/conc" "$NTA" read "$OUT/concurrent.pcap" --workers 1 --protocols none -q -o "$OUT/evec.json"
-    timed "$T/concapp" "$NTA" read "$OUT/concurrent.pcap" --workers 1 -q -o /dev/null
-    timed "$T/tiny" "$NTA" read "$OUT/tiny.pcap" --workers 1 --protocols none -q -o "$OUT/evetiny.json"
+    # DNS query opens application-layer state too; then with the detectors on (the default).
+    timed "$T/conc" "$NTA" read "$OUT/concurrent.pcap" --workers 1 --protocols none -c "$OUT/nodetectors.toml" -q -o "$OUT/evec.json"
+    timed "$T/concapp" "$NTA" read "$OUT/concurrent.pcap" --workers 1 -c "$OUT/nodetectors.toml" -q -o /dev/null
+    timed "$T/concdet" "$NTA" read "$OUT/concurrent.pcap" --workers 1 -q -o /dev/null
+    timed "$T/tiny" "$NTA" read "$OUT/tiny.pcap" --workers 1 --protocols none -c "$OUT/nodetectors.toml" -q -o "$OUT/evetiny.json"
 done
 # Rule engine: the whole ruleset loaded. Loading alone (on tiny.pcap), then bench.pcap with
 # the rules; the rate with rules counts the packet-processing time only (wall minus the
@@ -342,13 +346,15 @@ APP_VS_NONE=$(awk -v a="$R_W1" -v b="$R_W1NONE" 'BEGIN { printf "%.2f", (b > 0 ?
 APP_EVENTS=$(awk '/"event_type":"(http|dns|tls|ssh|smtp)"/ { n++ } END { print n + 0 }' "$OUT/eve1.json")
 SPEEDUP=$(awk -v a="$R_W2" -v b="$R_W1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 
-RSS_CONC=NA RSS_TINY=NA BYTES_PER_FLOW=NA APP_BYTES_PER_FLOW=NA
+RSS_CONC=NA RSS_TINY=NA BYTES_PER_FLOW=NA APP_BYTES_PER_FLOW=NA DET_BYTES_PER_FLOW=NA
 if [[ -n $GNU_TIME ]]; then
     RSS_CONC=$(median "$T/conc" 2)
     RSS_TINY=$(median "$T/tiny" 2)
     BYTES_PER_FLOW=$(awk -v c="$RSS_CONC" -v b="$RSS_TINY" -v f="$CONC_FLOWS" \
         'BEGIN { printf "%d", (c - b) * 1024 / f }')
     APP_BYTES_PER_FLOW=$(awk -v c="$(median "$T/concapp" 2)" -v b="$RSS_TINY" -v f="$CONC_FLOWS" \
+        'BEGIN { printf "%d", (c - b) * 1024 / f }')
+    DET_BYTES_PER_FLOW=$(awk -v c="$(median "$T/concdet" 2)" -v b="$RSS_TINY" -v f="$CONC_FLOWS" \
         'BEGIN { printf "%d", (c - b) * 1024 / f }')
 fi
 
@@ -420,8 +426,9 @@ rss() {
         echo "| \`tshark -r bench.pcap -q\` (reads, builds no protocol trees) | 1 | $(secs "$W_TSHARK") | $(group "$R_TSHARK") | $(rss "$T/tshark") |"
         echo "| \`tshark -r bench.pcap -q -z io,stat,0\` (dissects every packet) | 1 | $(secs "$W_TSHARKZ") | $(group "$R_TSHARKZ") | $(rss "$T/tsharkz") |"
     fi
-    echo "| \`nta read concurrent.pcap --workers 1 --protocols none\` ($(group "$CONC_FLOWS") flows) | $RUNS | $(secs "$W_CONC") | | $(rss "$T/conc") |"
+    echo "| \`nta read concurrent.pcap --workers 1 --protocols none\` ($(group "$CONC_FLOWS") flows, detectors off) | $RUNS | $(secs "$W_CONC") | | $(rss "$T/conc") |"
     echo "| \`nta read concurrent.pcap --workers 1\` (every parser) | $RUNS | $(secs "$(median "$T/concapp" 1)") | | $(rss "$T/concapp") |"
+    echo "| \`nta read concurrent.pcap --workers 1\` (every parser and the detectors, the default) | $RUNS | $(secs "$(median "$T/concdet" 1)") | | $(rss "$T/concdet") |"
     echo "| \`nta read tiny.pcap --workers 1 --protocols none\` (baseline) | $RUNS | $(secs "$W_TINY") | | $(rss "$T/tiny") |"
     if ((HAVE_RULES)); then
         W_RLOAD=$(median "$T/rload" 1)
@@ -448,6 +455,7 @@ rss() {
     else
         check "resident bytes per flow at $(group "$CONC_FLOWS") concurrent flows (flow table, --protocols none)" "$BYTES_PER_FLOW" "<= $TARGET_BYTES_PER_FLOW" "$(ge "$TARGET_BYTES_PER_FLOW" "$BYTES_PER_FLOW")"
         echo "| resident bytes per flow at $(group "$CONC_FLOWS") concurrent flows, every parser (SYN or DNS query each) | $APP_BYTES_PER_FLOW | (no target) | INFO |"
+        echo "| the same with the behavioural detectors on (the default; their state is capped per detector) | $DET_BYTES_PER_FLOW | (no target) | INFO |"
     fi
     if ((HAVE_RULES)); then
         RULES_VS=$(awk -v a="$R_RULES" -v b="$R_W1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')

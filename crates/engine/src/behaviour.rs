@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 const MAX_BATCH: usize = 1 << 16;
 
 /// Batches queued to the detectors' thread before a worker waits for it.
-const QUEUE: usize = 64;
+const QUEUE: usize = 8;
 
 enum Msg {
     /// Observations, then packet time advanced to `now` (if given).
