@@ -118,6 +118,7 @@ fn protocols(a: ProtocolsArgs) -> Result<ExitCode> {
 
 /// The documented defaults, as a file a user can start from.
 const DEFAULT_CONFIG: &str = include_str!("../../../docs/nta.toml");
+const DEMO_RULES: &str = include_str!("../../../examples/rules/demo.rules");
 
 fn load_config(path: Option<&Path>) -> Result<Config> {
     match path {
@@ -438,22 +439,42 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         g.flows
     );
     let cfg = Config::default();
+    // A few rules written for this traffic, so that alerts show up too.
+    let rules_file = a.dir.join("demo.rules");
+    std::fs::write(&rules_file, DEMO_RULES)
+        .with_context(|| format!("cannot write {}", rules_file.display()))?;
+    let rules = crate::rules::load(&cfg, &[rules_file], false)?;
     let out =
         Box::new(File::create(&eve).with_context(|| format!("cannot create {}", eve.display()))?);
     let src: Box<dyn PacketSource> = Box::new(FileSource::open(&pcap)?);
-    let summary = run(&cfg, [Ok(src)], out, RunOptions::files(cfg.worker_count()))?;
+    let mut opts = RunOptions::files(cfg.worker_count());
+    opts.rules = rules;
+    let summary = run(&cfg, [Ok(src)], out, opts)?;
     print_summary(&summary, false);
     // Show what a user would look at first: flows by protocol and the biggest conversations.
     let text = std::fs::read_to_string(&eve)?;
     let mut by_proto = std::collections::BTreeMap::<String, (u64, u64)>::new();
     let mut top = Vec::new();
     let mut app_events = std::collections::BTreeMap::<String, u64>::new();
+    let mut alerts = std::collections::BTreeMap::<(String, u64, String), u64>::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
+        if v["event_type"] == "alert" {
+            let a = &v["alert"];
+            let key = (
+                a["source"].as_str().unwrap_or("?").to_string(),
+                a["signature_id"].as_u64().unwrap_or(0),
+                a["signature"].as_str().unwrap_or("").to_string(),
+            );
+            *alerts.entry(key).or_default() += 1;
+        }
         if v["event_type"] != "flow" {
-            if let Some(t) = v["event_type"].as_str().filter(|&t| t != "stats") {
+            if let Some(t) = v["event_type"]
+                .as_str()
+                .filter(|&t| t != "stats" && t != "alert")
+            {
                 *app_events.entry(t.to_string()).or_default() += 1;
             }
             continue;
@@ -476,6 +497,20 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     }
     let list: Vec<String> = app_events.iter().map(|(t, n)| format!("{t} {n}")).collect();
     println!("application events: {}", list.join(", "));
+    println!(
+        "alerts ({} rules from {}/demo.rules, and the behavioural detectors):",
+        DEMO_RULES
+            .lines()
+            .filter(|l| l.starts_with("alert"))
+            .count(),
+        a.dir.display()
+    );
+    if alerts.is_empty() {
+        println!("  none");
+    }
+    for ((source, sid, msg), n) in &alerts {
+        println!("  {n:>6}  {source:<8} sid {sid:<8} {msg}");
+    }
     top.sort_by_key(|t| std::cmp::Reverse(t.0));
     println!("largest conversations:");
     for (bytes, v) in top.iter().take(5) {

@@ -283,6 +283,31 @@ fn demo_shows_the_application_protocols_it_found() {
     assert!(tls
         .iter()
         .any(|e| e["tls"]["subject"] == "C=US, O=NTA Synthetic Sites, CN=*.example.com"));
+    // The demo's own rules fire, each listed with its count, and nothing else alerts on this
+    // ordinary traffic (no behavioural detection).
+    let alerts = of_type(&events, "alert");
+    for sid in 1_000_001..=1_000_005u64 {
+        let n = alerts
+            .iter()
+            .filter(|a| a["alert"]["signature_id"] == sid)
+            .count();
+        assert!(n > 0, "sid {sid} never fired");
+        assert!(
+            run.stdout.contains(&format!("sid {sid:<8}")),
+            "sid {sid} not listed:\n{}",
+            run.stdout
+        );
+    }
+    assert!(alerts.iter().all(|a| a["alert"]["source"] == "rule"));
+    let http_alert = alerts
+        .iter()
+        .find(|a| a["alert"]["signature_id"] == 1_000_001)
+        .unwrap();
+    assert!(http_alert["http"]["http_user_agent"]
+        .as_str()
+        .unwrap()
+        .starts_with("curl/"));
+    assert!(dir.path().join("demo.rules").is_file());
 }
 
 #[test]
