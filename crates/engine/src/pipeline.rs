@@ -118,6 +118,8 @@ pub struct Summary {
 
 struct Meta {
     link: LinkType,
+    /// Frame number in the run (1-based; 0 in live capture): EVE's `pcap_cnt`.
+    pcap_cnt: u64,
     ts_ns: u64,
     wire_len: u32,
     /// Where the frame starts: in `Batch::data`, or in `Batch::shared` when set.
@@ -294,7 +296,7 @@ impl Threads {
                                 for m in &b.meta {
                                     let end = m.start + m.len as usize;
                                     if let Some(d) = bytes.get(m.start..end) {
-                                        worker.packet(m.link, m.ts_ns, m.wire_len, d);
+                                        worker.packet(m.link, m.ts_ns, m.wire_len, d, m.pcap_cnt);
                                     }
                                 }
                                 b.data.clear();
@@ -379,11 +381,11 @@ impl Threads {
 
 impl Pool {
     #[inline]
-    fn packet(&mut self, p: &RawPacket<'_>) -> Result<(), EngineError> {
+    fn packet(&mut self, p: &RawPacket<'_>, pcap_cnt: u64) -> Result<(), EngineError> {
         let (link, ts_ns, wire_len, data) = (p.link, p.ts_ns, p.wire_len, p.data);
         match self {
             Pool::Inline(w) => {
-                w.packet(link, ts_ns, wire_len, data);
+                w.packet(link, ts_ns, wire_len, data, pcap_cnt);
                 Ok(())
             }
             Pool::Threads(t) => {
@@ -406,6 +408,7 @@ impl Pool {
                 };
                 b.meta.push(Meta {
                     link,
+                    pcap_cnt,
                     ts_ns,
                     wire_len,
                     start,
@@ -750,7 +753,13 @@ fn run_sources(
                     if let Some(t) = clock.advance(p.ts_ns) {
                         pool.tick(t)?;
                     }
-                    pool.packet(&p)?;
+                    // Suricata numbers the frames of capture files only.
+                    let pcap_cnt = if opts.live {
+                        0
+                    } else {
+                        summary.packets_read + 1
+                    };
+                    pool.packet(&p, pcap_cnt)?;
                     summary.packets_read += 1;
                     if summary.packets_read % PROGRESS_EVERY == 0 {
                         if pool.output_failed() {

@@ -59,6 +59,8 @@ pub(crate) struct Worker<W: Write> {
 
 /// The worker's detection: its detector, the handle it takes reloads from, and scratch.
 struct Det {
+    /// The frame being processed (EVE's `pcap_cnt`; 0: none).
+    pcap_cnt: u64,
     rules: Option<Arc<RulesHandle>>,
     generation: u64,
     detector: Detector,
@@ -91,6 +93,7 @@ fn write_alerts(
     ts_ns: u64,
     app_proto: Option<&str>,
     tx: Option<(Option<u64>, &[u8])>,
+    pcap_cnt: u64,
 ) {
     for f in fired.drain(..) {
         let info = engine.info(f.sig);
@@ -99,6 +102,7 @@ fn write_alerts(
             ts_ns,
             flow,
             to_server: f.to_server,
+            pcap_cnt: (pcap_cnt > 0).then_some(pcap_cnt),
             app_proto,
             tx_id,
             alert: AlertFields {
@@ -176,6 +180,7 @@ impl<W: Write> AppSink for Sink<'_, W> {
                 tx.event.ts_ns,
                 Some(tx.event.app_proto),
                 Some((tx.event.tx_id, tx.event.body)),
+                det.pcap_cnt,
             );
         }
     }
@@ -285,6 +290,7 @@ impl<W: Write> Worker<W> {
             flows: FlowTable::new(cfg.flow_config(workers)),
             app,
             det: Det {
+                pcap_cnt: 0,
                 rules,
                 generation,
                 detector,
@@ -299,7 +305,14 @@ impl<W: Write> Worker<W> {
     /// Decodes a frame and accounts it to its flow(s): the innermost one, and the outer UDP
     /// conversation of each UDP tunnel it crossed. Then the rules.
     #[inline]
-    pub(crate) fn packet(&mut self, link: LinkType, ts_ns: u64, wire_len: u32, data: &[u8]) {
+    pub(crate) fn packet(
+        &mut self,
+        link: LinkType,
+        ts_ns: u64,
+        wire_len: u32,
+        data: &[u8],
+        pcap_cnt: u64,
+    ) {
         let Worker {
             decoder,
             flows,
@@ -312,6 +325,7 @@ impl<W: Write> Worker<W> {
         let Some(p) = decoder.decode(link, ts_ns, wire_len, data) else {
             return;
         };
+        det.pcap_cnt = pcap_cnt;
         let (flow, to_server) = flows.update(&PacketView::from_packet(&p), &mut |e| {
             end_flow(app, det, obs, out, out_error, &e)
         });
@@ -350,6 +364,7 @@ impl<W: Write> Worker<W> {
                     ts_ns,
                     meta.app_proto,
                     None,
+                    det.pcap_cnt,
                 );
             }
         }
@@ -372,6 +387,8 @@ impl<W: Write> Worker<W> {
             out,
             out_error,
         } = self;
+        // Flows ending on a timeout are not ended by any frame.
+        det.pcap_cnt = 0;
         if let Some(h) = &det.rules {
             if h.generation() != det.generation {
                 let (engine, generation) = h.current();
@@ -431,6 +448,7 @@ impl<W: Write> Worker<W> {
             out_error,
             ..
         } = &mut self;
+        det.pcap_cnt = 0;
         flows.flush(EndReason::Shutdown, &mut |e| {
             end_flow(app, det, obs, out, out_error, &e)
         });

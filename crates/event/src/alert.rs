@@ -38,6 +38,8 @@ pub struct AlertEvent<'a> {
     pub flow: &'a Flow,
     /// The alert's source is the client.
     pub to_server: bool,
+    /// The number of the frame that matched, when reading capture files (EVE `pcap_cnt`).
+    pub pcap_cnt: Option<u64>,
     /// The flow's application protocol, when known.
     pub app_proto: Option<&'a str>,
     /// The transaction, for an alert on one.
@@ -55,6 +57,9 @@ impl AlertEvent<'_> {
         let mut out = JsonOut::new(buf);
         out.open();
         envelope(&mut out, f, self.ts_ns, "alert", self.to_server);
+        if let Some(n) = self.pcap_cnt {
+            out.u64("pcap_cnt", n);
+        }
         if !f.vlan().is_empty() {
             out.u16_array("vlan", f.vlan().as_slice());
         }
