@@ -67,7 +67,11 @@ pub fn reload_on_sighup(cfg: &Config, files: Vec<PathBuf>, handle: Arc<RulesHand
             for _ in signals.forever() {
                 eprintln!("nta: SIGHUP: reloading rules");
                 match compile(&cfg, &files, false) {
-                    Ok(engine) => handle.replace(engine),
+                    Ok(engine) => {
+                        let n = engine.len();
+                        handle.replace(engine);
+                        eprintln!("nta: rules reloaded: {n} in force from each worker's next tick");
+                    }
                     Err(e) => eprintln!(
                         "nta: error: rule reload failed, keeping the rules in force: {e:#}"
                     ),

@@ -125,8 +125,8 @@ fn rules_reload_on_signal_keeps_flows_and_packets() {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("no reload report on stderr: {seen:?}"));
-            let done = line.contains("rules: 1 loaded")
-                && seen.iter().any(|l: &String| l.contains("SIGHUP"));
+            // Printed once the new rules are in place (the counts come before it).
+            let done = line.contains("rules reloaded: 1 in force");
             seen.push(line);
             if done {
                 break;
