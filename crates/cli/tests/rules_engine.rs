@@ -1961,7 +1961,6 @@ alert tcp-pkt any any -> any any (msg:"packets only"; content:"/admin"; sid:2;)
 }
 
 #[test]
-#[ignore = "engine bug: a request-side HTTP rule alerts only when the response completes the transaction (alert flow.pkts_toclient 2, timestamp of the response); Suricata inspects request buffers as soon as the request is parsed and alerts on the request packet"]
 fn http_request_rules_alert_on_the_request() {
     let c: Ep = (CLIENT, 41931);
     let mut cap = Capture::new();

@@ -56,7 +56,14 @@ struct FlowVars {
     /// A `pass` rule whose action applies to the flow matched: nothing more is inspected
     /// (Suricata's `FLOW_ACTION_PASS`, which turns packet inspection off for the flow).
     passed: bool,
+    /// (transaction, gid, sid) of the rules that matched a transaction of the flow: a
+    /// transaction is inspected more than once (an HTTP request when it is parsed, then the
+    /// whole exchange), and a rule matches it once. The latest [`MAX_TX_MATCHES`].
+    tx_matched: std::collections::VecDeque<(u64, u32, u32)>,
 }
+
+/// Transaction matches remembered per flow.
+const MAX_TX_MATCHES: usize = 64;
 
 /// The per-worker side of detection.
 pub struct Detector {
@@ -304,7 +311,24 @@ impl Detector {
                 if !sig.header_matches(src.0, src.1, dst.0, dst.1) {
                     continue;
                 }
+                let key = f.tx_id.map(|t| (t, sig.info.gid, sig.info.sid));
+                if let Some(k) = key {
+                    if st
+                        .flow_ref(*slot)
+                        .is_some_and(|v| v.tx_matched.contains(&k))
+                    {
+                        // Matched at an earlier inspection of this transaction.
+                        continue 'rules;
+                    }
+                }
                 if st.matches(sig, slot, &Input::Tx(f, tx), d) {
+                    if let Some(k) = key {
+                        let v = st.flow(slot);
+                        if v.tx_matched.len() >= MAX_TX_MATCHES {
+                            v.tx_matched.pop_front();
+                        }
+                        v.tx_matched.push_back(k);
+                    }
                     if sig.info.action == Action::Pass {
                         // A transaction rule's action applies to the flow.
                         st.flow(slot).passed = true;

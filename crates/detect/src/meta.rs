@@ -85,6 +85,9 @@ pub struct FlowMeta<'a> {
     pub event_type: &'a str,
     /// The flow's `flow_id`.
     pub flow_id: u64,
+    /// The transaction's number in the flow, when it has one: a rule matches a transaction
+    /// once, however often it is inspected.
+    pub tx_id: Option<u64>,
 }
 
 /// The buffers of one transaction.

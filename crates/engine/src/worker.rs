@@ -165,6 +165,7 @@ impl<W: Write> AppSink for Sink<'_, W> {
             app_proto: tx.event.app_proto,
             event_type: tx.event.event_type,
             flow_id: f.flow_id(),
+            tx_id: tx.event.tx_id,
         };
         let mut bufs = tx.buffers().map(|(_, b, d)| (b, d));
         det.detector

@@ -232,6 +232,35 @@ impl Out<'_> {
         });
     }
 
+    /// An inspection point before a transaction is complete (an HTTP request parsed, its
+    /// response still to come): detection checks the buffers given so far, with `write`'s
+    /// members as the app-layer object of its alerts. Nothing is logged; the transaction's
+    /// [`Out::event`] comes later as usual, with all its buffers again. Does nothing when
+    /// detection is not inspecting.
+    pub fn inspect_event(
+        &mut self,
+        event_type: &'static str,
+        to_server: bool,
+        tx_id: Option<u64>,
+        write: impl FnOnce(&mut JsonOut<'_>),
+    ) {
+        if !self.inspect.on {
+            return;
+        }
+        let start = self.buf.len();
+        write(&mut JsonOut::members(self.buf));
+        let buffers = self.inspect.next..self.inspect.list.len();
+        self.inspect.next = self.inspect.list.len();
+        self.events.push(Written {
+            event_type,
+            to_server,
+            tx_id,
+            range: start..self.buf.len(),
+            logged: false,
+            buffers,
+        });
+    }
+
     /// Whether detection inspects this flow's buffers: when not, a parser need not call
     /// [`Out::buffer`] (it does nothing) nor keep what only detection reads (bodies).
     pub fn inspecting(&self) -> bool {

@@ -110,10 +110,24 @@ impl Harness {
         self.with_out(|p, out| p.finish(out));
     }
 
-    /// The inspection buffers of every event so far, by event: (buffer name, bytes).
-    pub(crate) fn buffers(&self) -> Vec<Vec<(String, Vec<u8>)>> {
+    /// The events logged so far (not inspection points).
+    fn logged(&self) -> impl Iterator<Item = &Written> {
+        self.written.iter().filter(|w| w.logged)
+    }
+
+    /// Inspection points so far (transactions shown to detection before their event):
+    /// (event type, tx_id).
+    pub(crate) fn inspection_points(&self) -> Vec<(&'static str, Option<u64>)> {
         self.written
             .iter()
+            .filter(|w| !w.logged)
+            .map(|w| (w.event_type, w.tx_id))
+            .collect()
+    }
+
+    /// The inspection buffers of every logged event so far, by event: (buffer name, bytes).
+    pub(crate) fn buffers(&self) -> Vec<Vec<(String, Vec<u8>)>> {
+        self.logged()
             .map(|w| {
                 self.inspect.list[w.buffers.clone()]
                     .iter()
@@ -123,9 +137,11 @@ impl Harness {
             .collect()
     }
 
-    /// The instances of `buffer` sent in `dir` in event `i`, as text (lossy).
+    /// The instances of `buffer` sent in `dir` in logged event `i`, as text (lossy).
     pub(crate) fn buffer(&self, i: usize, dir: Dir, buffer: &Buffer) -> Vec<String> {
-        let w = &self.written[i];
+        let Some(w) = self.logged().nth(i) else {
+            return Vec::new();
+        };
         self.inspect.list[w.buffers.clone()]
             .iter()
             .filter(|(d, b, _)| b == buffer && *d == dir)
@@ -133,10 +149,9 @@ impl Harness {
             .collect()
     }
 
-    /// Every event so far, as `{"event_type", "to_server", "tx_id", <members>}`.
+    /// Every logged event so far, as `{"event_type", "to_server", "tx_id", <members>}`.
     pub(crate) fn events(&self) -> Vec<Value> {
-        self.written
-            .iter()
+        self.logged()
             .map(|w| {
                 let body = std::str::from_utf8(&self.buf[w.range.clone()]).unwrap();
                 let mut v: Value = serde_json::from_str(&format!("{{{body}}}"))

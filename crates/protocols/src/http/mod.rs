@@ -137,6 +137,8 @@ struct Tx {
     request_body: u64,
     request_done: bool,
     has_request: bool,
+    /// Detection already looked at the complete request.
+    request_inspected: bool,
     status: Option<u16>,
     response_body: u64,
     response_done: bool,
@@ -353,6 +355,9 @@ impl Http {
                 body = Body::Length(n);
             }
             t.request_done = body == Body::None;
+            if t.request_done {
+                inspect_request(t, out);
+            }
         }
         self.body[0] = body;
         self.reading_request = (body != Body::None).then_some(id);
@@ -548,7 +553,11 @@ impl Http {
     fn account(&mut self, d: usize, n: u64, out: &mut Out<'_>) {
         self.counted[d] = self.counted[d].saturating_add(n);
         if self.body[d] == Body::None {
+            let request = if d == 0 { self.reading_request } else { None };
             self.settle(d, true);
+            if let Some(t) = request.and_then(|id| self.tx_mut(id)) {
+                inspect_request(t, out);
+            }
             self.log_done(out);
         }
     }
@@ -678,51 +687,65 @@ fn log(t: &Tx, out: &mut Out<'_>) {
             inspect::response(&t.response_head, &t.response_data, out);
         }
     }
-    out.event("http", true, Some(t.id), |w| {
-        w.object("http");
-        let host = t.get(F::Host);
-        if !host.is_empty() {
-            let (host, port) = split_host(host);
-            w.bytes("hostname", host);
-            if let Some(p) = port {
-                w.u64("http_port", u64::from(p));
-            }
+    out.event("http", true, Some(t.id), |w| write_http(t, w));
+}
+
+/// Detection's look at a request as soon as it is complete (Suricata inspects request
+/// buffers then, not when the response arrives): its buffers, and the `http` object so far.
+fn inspect_request(t: &mut Tx, out: &mut Out<'_>) {
+    if !out.inspecting() || t.request_inspected || !t.has_request {
+        return;
+    }
+    t.request_inspected = true;
+    inspect::request(&t.request_head, &t.request_data, out);
+    out.inspect_event("http", true, Some(t.id), |w| write_http(t, w));
+}
+
+/// The `http` object of a transaction.
+fn write_http(t: &Tx, w: &mut nta_event::JsonOut<'_>) {
+    w.object("http");
+    let host = t.get(F::Host);
+    if !host.is_empty() {
+        let (host, port) = split_host(host);
+        w.bytes("hostname", host);
+        if let Some(p) = port {
+            w.u64("http_port", u64::from(p));
         }
-        for (f, key) in [
-            (F::Uri, "url"),
-            (F::UserAgent, "http_user_agent"),
-            (F::ContentType, "http_content_type"),
-            (F::Referer, "http_refer"),
-            (F::Method, "http_method"),
-        ] {
-            let v = t.get(f);
-            if !v.is_empty() {
-                w.bytes(key, v);
-            }
+    }
+    for (f, key) in [
+        (F::Uri, "url"),
+        (F::UserAgent, "http_user_agent"),
+        (F::ContentType, "http_content_type"),
+        (F::Referer, "http_refer"),
+        (F::Method, "http_method"),
+    ] {
+        let v = t.get(f);
+        if !v.is_empty() {
+            w.bytes(key, v);
         }
-        let proto = match t.get(F::Protocol) {
-            [] => t.get(F::ResponseProtocol),
-            p => p,
-        };
-        if !proto.is_empty() {
-            w.bytes("protocol", proto);
+    }
+    let proto = match t.get(F::Protocol) {
+        [] => t.get(F::ResponseProtocol),
+        p => p,
+    };
+    if !proto.is_empty() {
+        w.bytes("protocol", proto);
+    }
+    if let Some(s) = t.status {
+        w.u64("status", u64::from(s));
+    }
+    for (f, key) in [
+        (F::Location, "redirect"),
+        (F::RequestContentType, "http_request_content_type"),
+    ] {
+        let v = t.get(f);
+        if !v.is_empty() {
+            w.bytes(key, v);
         }
-        if let Some(s) = t.status {
-            w.u64("status", u64::from(s));
-        }
-        for (f, key) in [
-            (F::Location, "redirect"),
-            (F::RequestContentType, "http_request_content_type"),
-        ] {
-            let v = t.get(f);
-            if !v.is_empty() {
-                w.bytes(key, v);
-            }
-        }
-        w.u64("request_body_length", t.request_body);
-        w.u64("length", t.response_body);
-        w.close();
-    });
+    }
+    w.u64("request_body_length", t.request_body);
+    w.u64("length", t.response_body);
+    w.close();
 }
 
 /// `example.com:8080` → (`example.com`, 8080); `[::1]:80` → (`::1`, 80).

@@ -108,6 +108,41 @@ fn request_without_response_is_logged_at_finish() {
 }
 
 #[test]
+fn a_complete_request_is_shown_to_detection_before_its_response() {
+    let mut h = Harness::tcp(http());
+    // Headers only: inspected at once.
+    h.feed(Dir::ToServer, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(h.inspection_points(), [("http", Some(0))]);
+    assert!(h.events().is_empty(), "nothing logged before the response");
+    // With a body: inspected when the body is complete, not before.
+    h.feed(
+        Dir::ToServer,
+        b"POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab",
+    );
+    assert_eq!(h.inspection_points().len(), 1);
+    h.feed(Dir::ToServer, b"cd");
+    assert_eq!(
+        h.inspection_points(),
+        [("http", Some(0)), ("http", Some(1))]
+    );
+    h.feed(
+        Dir::ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    );
+    // The transactions are logged once each, and inspected once more then.
+    assert_eq!(h.events().len(), 2);
+    assert_eq!(h.inspection_points().len(), 2);
+    assert_eq!(
+        h.buffer(1, Dir::ToServer, &Buffer::HttpRequestBody),
+        ["abcd"]
+    );
+    // Not inspecting: no inspection point.
+    let mut h = Harness::tcp(http()).inspecting(false);
+    h.feed(Dir::ToServer, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(h.inspection_points().is_empty());
+}
+
+#[test]
 fn gap_inside_a_body_resynchronises() {
     let mut h = Harness::tcp(http());
     h.feed(
