@@ -2014,7 +2014,6 @@ alert http any any -> any any (msg:"403 to a post"; http.stat_code; content:"403
 }
 
 #[test]
-#[ignore = "engine bug: on one packet, transaction rules run before packet rules (worker.rs: app.packet() runs Detector::tx before Detector::packet), so a packet rule's flowbits:set is not seen by a transaction rule on the same packet; Suricata evaluates both in one ordered pass, setters first"]
 fn flowbit_set_by_a_packet_rule_is_seen_by_a_transaction_rule_on_the_same_packet() {
     let (c, s): (Ep, Ep) = ((CLIENT, 41961), (SERVER, 53));
     let mut cap = Capture::new();
@@ -2029,7 +2028,6 @@ alert dns any any -> any any (msg:"query after marker"; dns.query; content:"malw
 }
 
 #[test]
-#[ignore = "engine bug: a `pass` packet rule does not suppress the alerts of transaction rules on the same packet (they are raised before packet rules run); Suricata queues all alerts of a packet and drops those after the first pass"]
 fn pass_packet_rule_suppresses_transaction_alerts_of_its_packet() {
     let (c, s): (Ep, Ep) = ((CLIENT, 41971), (SERVER, 53));
     let mut cap = Capture::new();

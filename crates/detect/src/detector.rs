@@ -79,6 +79,8 @@ struct State {
     cands: Vec<u32>,
     /// Scratch for a transaction's raw stream.
     raw: Vec<u8>,
+    /// A pass rule matched the last packet.
+    packet_passed: bool,
     scratch: crate::Scratch,
     stats: DetectCounters,
 }
@@ -111,6 +113,7 @@ impl Detector {
                 vars: Vars::new(),
                 cands: Vec::new(),
                 raw: Vec::new(),
+                packet_passed: false,
                 scratch: crate::Scratch::default(),
                 stats: DetectCounters::default(),
             },
@@ -181,12 +184,14 @@ impl Detector {
     /// Evaluates a packet of the flow whose detection slot is `slot` (0 until the flow has
     /// state; the detector sets it). Rules to alert on are appended to `out`.
     pub fn packet(&mut self, slot: &mut u32, p: &PacketMeta<'_>, out: &mut Vec<Fired>) {
+        self.st.packet_passed = false;
         let engine = &*self.engine;
         if engine.sigs.is_empty() {
             return;
         }
         let st = &mut self.st;
         if st.passed(*slot) {
+            st.packet_passed = true;
             return;
         }
         st.cands.clear();
@@ -235,6 +240,7 @@ impl Detector {
                     if sig.flow_scope {
                         st.flow(slot).passed = true;
                     }
+                    st.packet_passed = true;
                     break;
                 }
                 let m = Matched {
@@ -351,6 +357,12 @@ impl Detector {
             }
         }
         st.cands = cands;
+    }
+
+    /// Whether a `pass` rule matched the last packet given to [`Detector::packet`] (or its
+    /// flow is passed): the transactions that packet completed are not inspected either.
+    pub fn packet_passed(&self) -> bool {
+        self.st.packet_passed
     }
 
     /// The flow ended: frees its state. Returns whether it raised an alert.

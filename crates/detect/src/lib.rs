@@ -137,6 +137,7 @@ pub use detector::{DetectCounters, Detector, Fired};
 pub use engine::Engine;
 pub use inspect::Inspection;
 pub use meta::{buffer_direction, FlowMeta, IcmpMeta, PacketMeta, TcpMeta, TxBuffers};
+pub use nta_rules::Buffer;
 pub use prefilter::{fast_pattern, Prefilter, PrefilterError, Scratch};
 pub use program::{compile, BufferProgram, MAX_STEPS};
 pub use signature::AlertInfo;

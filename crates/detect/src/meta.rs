@@ -114,8 +114,8 @@ impl TxBuffers for nta_protocols::Tx<'_> {
     }
 }
 
-/// A transaction's buffers as a list (tests, tools).
-impl TxBuffers for [(bool, Buffer, Vec<u8>)] {
+/// A transaction's buffers as a list: `(sent to the server, buffer, bytes)`.
+impl TxBuffers for Vec<(bool, Buffer, Vec<u8>)> {
     fn any(
         &self,
         buffer: &Buffer,

@@ -9,7 +9,7 @@ use nta_detect::{
 use nta_event::{flow_event, AlertEvent, AlertFields, EveWriter, Event, EventSink};
 use nta_flow::{EndReason, EndedFlow, Flow, FlowStats, FlowTable, PacketView};
 use nta_packet::{ip_proto, DecodeCounters, Decoder, LinkType, Packet, Transport};
-use nta_protocols::{AppCounters, AppLayer, AppSink, Registry, Tx};
+use nta_protocols::{AppCounters, AppLayer, AppSink, Dir, Registry, Tx};
 
 use crate::behaviour::{alert_record, Observer};
 use crate::detection::RulesHandle;
@@ -61,6 +61,11 @@ pub(crate) struct Worker<W: Write> {
 struct Det {
     /// The frame being processed (EVE's `pcap_cnt`; 0: none).
     pcap_cnt: u64,
+    /// Transactions completed by the packet being parsed are kept in `pending` and checked
+    /// after the packet's own rules, as Suricata orders them: a packet rule's flowbits are
+    /// then seen, and a packet `pass` covers them.
+    defer: bool,
+    pending: Vec<PendingTx>,
     rules: Option<Arc<RulesHandle>>,
     generation: u64,
     detector: Detector,
@@ -155,35 +160,99 @@ impl<W: Write> AppSink for Sink<'_, W> {
 
     fn tx(&mut self, tx: &Tx<'_>) {
         let det = &mut *self.det;
-        let f = tx.event.flow;
-        let meta = FlowMeta {
-            ts_ns: tx.event.ts_ns,
-            client: f.client(),
-            server: f.server(),
-            proto: f.proto(),
-            established: established(f),
-            app_proto: tx.event.app_proto,
-            event_type: tx.event.event_type,
-            flow_id: f.flow_id(),
-            tx_id: tx.event.tx_id,
-        };
-        let mut bufs = tx.buffers().map(|(_, b, d)| (b, d));
-        det.detector
-            .tx(&mut self.slot, &meta, tx, &mut bufs, &mut det.fired);
-        if !det.fired.is_empty() {
-            let engine = Arc::clone(det.detector.engine());
-            write_alerts(
-                self.out,
-                self.err,
-                &engine,
-                &mut det.fired,
-                f,
-                tx.event.ts_ns,
-                Some(tx.event.app_proto),
-                Some((tx.event.tx_id, tx.event.body)),
-                det.pcap_cnt,
-            );
+        let e = &tx.event;
+        if det.defer {
+            // While a packet is parsed: kept until the packet's own rules ran.
+            det.pending.push(PendingTx {
+                ts_ns: e.ts_ns,
+                event_type: e.event_type.into(),
+                app_proto: e.app_proto.into(),
+                tx_id: e.tx_id,
+                body: e.body.to_vec(),
+                buffers: tx
+                    .buffers()
+                    .map(|(d, b, data)| (d == Dir::ToServer, b.clone(), data.to_vec()))
+                    .collect(),
+            });
+            return;
         }
+        let mut bufs = tx.buffers().map(|(_, b, d)| (b, d));
+        let t = TxRef {
+            ts_ns: e.ts_ns,
+            event_type: e.event_type,
+            app_proto: e.app_proto,
+            tx_id: e.tx_id,
+            body: e.body,
+        };
+        eval_tx(
+            det,
+            self.out,
+            self.err,
+            e.flow,
+            &mut self.slot,
+            &t,
+            tx,
+            &mut bufs,
+        );
+    }
+}
+
+/// A transaction whose rules wait for the packet's own rules.
+struct PendingTx {
+    ts_ns: u64,
+    event_type: Box<str>,
+    app_proto: Box<str>,
+    tx_id: Option<u64>,
+    body: Vec<u8>,
+    buffers: Vec<(bool, nta_detect::Buffer, Vec<u8>)>,
+}
+
+/// What an alert on a transaction needs of it.
+struct TxRef<'a> {
+    ts_ns: u64,
+    event_type: &'a str,
+    app_proto: &'a str,
+    tx_id: Option<u64>,
+    body: &'a [u8],
+}
+
+/// Runs the transaction rules on one transaction of `flow` and writes their alerts.
+#[allow(clippy::too_many_arguments)]
+fn eval_tx(
+    det: &mut Det,
+    out: &mut EveWriter<impl Write>,
+    err: &mut Option<io::Error>,
+    flow: &Flow,
+    slot: &mut u32,
+    t: &TxRef<'_>,
+    buffers: &dyn nta_detect::TxBuffers,
+    bufs: &mut dyn Iterator<Item = (&nta_detect::Buffer, &[u8])>,
+) {
+    let meta = FlowMeta {
+        ts_ns: t.ts_ns,
+        client: flow.client(),
+        server: flow.server(),
+        proto: flow.proto(),
+        established: established(flow),
+        app_proto: t.app_proto,
+        event_type: t.event_type,
+        flow_id: flow.flow_id(),
+        tx_id: t.tx_id,
+    };
+    det.detector.tx(slot, &meta, buffers, bufs, &mut det.fired);
+    if !det.fired.is_empty() {
+        let engine = Arc::clone(det.detector.engine());
+        write_alerts(
+            out,
+            err,
+            &engine,
+            &mut det.fired,
+            flow,
+            t.ts_ns,
+            Some(t.app_proto),
+            Some((t.tx_id, t.body)),
+            det.pcap_cnt,
+        );
     }
 }
 
@@ -292,6 +361,8 @@ impl<W: Write> Worker<W> {
             app,
             det: Det {
                 pcap_cnt: 0,
+                defer: false,
+                pending: Vec::new(),
                 rules,
                 generation,
                 detector,
@@ -336,6 +407,7 @@ impl<W: Write> Worker<W> {
                 o.flow_start(flow);
             }
         }
+        det.defer = det.active();
         let mut sink = Sink {
             out,
             err: out_error,
@@ -345,6 +417,7 @@ impl<W: Write> Worker<W> {
         };
         app.packet(flow, to_server, &p, &mut sink);
         flow.detect = sink.slot;
+        det.defer = false;
         if det.active() {
             let app_proto = app.app_proto(flow);
             let mut meta = packet_meta(&p, flow, to_server, app_proto);
@@ -368,6 +441,26 @@ impl<W: Write> Worker<W> {
                     det.pcap_cnt,
                 );
             }
+            let mut pending = std::mem::take(&mut det.pending);
+            let mut slot = flow.detect;
+            if !det.detector.packet_passed() {
+                for t in &pending {
+                    let mut bufs = t.buffers.iter().map(|(_, b, d)| (b, d.as_slice()));
+                    let r = TxRef {
+                        ts_ns: t.ts_ns,
+                        event_type: &t.event_type,
+                        app_proto: &t.app_proto,
+                        tx_id: t.tx_id,
+                        body: &t.body,
+                    };
+                    eval_tx(
+                        det, out, out_error, flow, &mut slot, &r, &t.buffers, &mut bufs,
+                    );
+                }
+            }
+            flow.detect = slot;
+            pending.clear();
+            det.pending = pending;
         }
         for i in 0..p.tunnels.len() {
             if let Some(v) = PacketView::outer_udp(&p, i) {
