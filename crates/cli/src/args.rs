@@ -60,7 +60,7 @@ pub struct RulesReloadArgs {
 
 #[derive(Debug, Args)]
 pub struct RulesCheckArgs {
-    /// Rule files (default: the configuration's rules.files).
+    /// Rule files, or directories of `*.rules` files (default: the configuration's rules.files).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Configuration file (TOML): rules.files, rules.classification, address and port groups.
@@ -122,8 +122,8 @@ pub struct Common {
     /// `none`; overrides the configuration's enabled flags for this run.
     #[arg(long, value_name = "LIST")]
     pub protocols: Option<String>,
-    /// Signature rule file (Suricata syntax); repeat for several. Replaces the
-    /// configuration's rules.files for this run.
+    /// Signature rule file (Suricata syntax), or a directory of `*.rules` files; repeat for
+    /// several. Replaces the configuration's rules.files for this run.
     #[arg(short = 'S', long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
     /// Write the process id to this file (for `nta rules reload --pidfile`); removed at exit.

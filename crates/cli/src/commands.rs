@@ -50,7 +50,8 @@ fn rules_check(a: RulesCheckArgs) -> Result<ExitCode> {
     if a.files.is_empty() && cfg.rules.files.is_empty() {
         bail!("no rule files: give them as arguments or in rules.files of the configuration");
     }
-    let (_, set) = cfg.rules.compile(&a.files, a.classification.as_ref())?;
+    let files = crate::rules::expand(&a.files)?;
+    let (_, set) = cfg.rules.compile(&files, a.classification.as_ref())?;
     let report = set.report();
     match a.format {
         ReportFormat::Text => print!("{}", report.to_text()),
@@ -227,10 +228,10 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
         };
         Ok(Box::new(src) as Box<dyn PacketSource>)
     });
-    let files = crate::rules::rule_files(&cfg, &a.common.rules);
+    let files = crate::rules::rule_files(&cfg, &a.common.rules)?;
     let rules = crate::rules::load(&cfg, &files, a.common.quiet)?;
     if let Some(h) = &rules {
-        crate::rules::reload_on_sighup(&cfg, files.clone(), Arc::clone(h))?;
+        crate::rules::reload_on_sighup(&cfg, a.common.rules.clone(), Arc::clone(h))?;
     }
     let _pidfile = match &a.common.pidfile {
         Some(p) => Some(crate::rules::PidFile::create(p)?),
@@ -279,10 +280,10 @@ fn capture(a: CaptureArgs) -> Result<ExitCode> {
         promisc: cfg.capture.promisc,
         write_to: a.write.clone(),
     };
-    let files = crate::rules::rule_files(&cfg, &a.common.rules);
+    let files = crate::rules::rule_files(&cfg, &a.common.rules)?;
     let rules = crate::rules::load(&cfg, &files, a.common.quiet)?;
     if let Some(h) = &rules {
-        crate::rules::reload_on_sighup(&cfg, files.clone(), Arc::clone(h))?;
+        crate::rules::reload_on_sighup(&cfg, a.common.rules.clone(), Arc::clone(h))?;
     }
     let _pidfile = match &a.common.pidfile {
         Some(p) => Some(crate::rules::PidFile::create(p)?),

@@ -12,13 +12,37 @@ use crate::args::RulesReloadArgs;
 /// Skipped rules listed one by one on stderr; past this, a count.
 const MAX_WARNINGS: usize = 20;
 
-/// The rule files of a run: `-S` files, else the configuration's.
-pub fn rule_files(cfg: &Config, cli: &[PathBuf]) -> Vec<PathBuf> {
-    if cli.is_empty() {
-        cfg.rules.files.clone()
+/// The rule files of a run: `-S` files, else the configuration's; a directory stands for
+/// its `*.rules` files, in name order.
+pub fn rule_files(cfg: &Config, cli: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let given = if cli.is_empty() {
+        &cfg.rules.files
     } else {
-        cli.to_vec()
+        cli
+    };
+    expand(given)
+}
+
+/// Each directory replaced by its `*.rules` files (sorted); files as they are.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+            .with_context(|| format!("reading the rule directory {}", p.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "rules"))
+            .collect();
+        if found.is_empty() {
+            bail!("{}: no *.rules file in this directory", p.display());
+        }
+        found.sort();
+        out.extend(found);
     }
+    Ok(out)
 }
 
 /// Loads and compiles the rules; `None` when there are no rule files. Each rule left out is
@@ -56,8 +80,9 @@ fn compile(cfg: &Config, files: &[PathBuf], quiet: bool) -> Result<nta_detect::E
 
 /// Reloads the rules on every SIGHUP, in a thread of its own: the new rules compile while
 /// the workers carry on with the old ones, and they switch at their next tick. A reload
-/// that fails (a rule file gone, a bad variable) keeps the rules in force.
-pub fn reload_on_sighup(cfg: &Config, files: Vec<PathBuf>, handle: Arc<RulesHandle>) -> Result<()> {
+/// that fails (a rule file gone, a bad variable) keeps the rules in force. `cli` are the
+/// `-S` paths (directories are listed again at each reload).
+pub fn reload_on_sighup(cfg: &Config, cli: Vec<PathBuf>, handle: Arc<RulesHandle>) -> Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
         .context("installing the SIGHUP handler")?;
     let cfg = cfg.clone();
@@ -66,7 +91,8 @@ pub fn reload_on_sighup(cfg: &Config, files: Vec<PathBuf>, handle: Arc<RulesHand
         .spawn(move || {
             for _ in signals.forever() {
                 eprintln!("nta: SIGHUP: reloading rules");
-                match compile(&cfg, &files, false) {
+                let loaded = rule_files(&cfg, &cli).and_then(|files| compile(&cfg, &files, false));
+                match loaded {
                     Ok(engine) => {
                         let n = engine.len();
                         handle.replace(engine);

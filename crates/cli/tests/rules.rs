@@ -107,3 +107,67 @@ fn et_open_loads_at_least_97_percent() {
     assert!(loaded + skipped >= 17_000, "{loaded} + {skipped}");
     assert!(share >= 0.97, "{share}");
 }
+
+#[test]
+fn a_directory_stands_for_its_rule_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("a.rules"),
+        "alert udp any any -> any any (msg:\"a\"; content:\"alpha\"; sid:1;)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("b.rules"),
+        "alert udp any any -> any any (msg:\"b\"; content:\"beta\"; sid:2;)\n",
+    )
+    .unwrap();
+    std::fs::write(rules.join("notes.txt"), "not rules\n").unwrap();
+    let run = nta(&[
+        "rules",
+        "check",
+        rules.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    run.expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["loaded"], 2, "{report}");
+    // -S DIR on a read: both files' rules match.
+    let pcap = dir.path().join("t.pcap");
+    let mut p = Pcap::new(1);
+    p.packet(
+        1_700_000_000_000_000,
+        &eth_udp([10, 0, 0, 1], 1111, [10, 0, 0, 2], 2222, b"alpha beta"),
+    );
+    p.write(&pcap);
+    let eve = dir.path().join("eve.json");
+    let run = nta(&[
+        "read",
+        pcap.to_str().unwrap(),
+        "-S",
+        rules.to_str().unwrap(),
+        "-o",
+        eve.to_str().unwrap(),
+    ]);
+    run.expect_code(0);
+    let events = parse_events(&std::fs::read_to_string(&eve).unwrap());
+    let mut sids: Vec<u64> = events
+        .iter()
+        .filter(|e| e["event_type"] == "alert")
+        .map(|e| e["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    sids.sort_unstable();
+    assert_eq!(sids, [1, 2]);
+    // A directory without rule files is an error naming it.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let run = nta(&["rules", "check", empty.to_str().unwrap()]);
+    run.expect_code(1);
+    assert!(
+        run.error_line().contains("no *.rules file"),
+        "{}",
+        run.stderr
+    );
+}
