@@ -5,6 +5,11 @@
 //! up here as a diff. After an intended change, rewrite the files with
 //! `NTA_BLESS=1 cargo test -p nta-cli --test golden` and review the diff.
 //!
+//! Alerts too: the rules of `tests/cases/rules/cases.rules` (one or more per keyword family)
+//! run on each of the project's own captures, and the alerts are kept in
+//! `tests/cases/<capture>.alerts.jsonl` — the whole `alert` event, with the app-layer object
+//! it carries.
+//!
 //! Captures: the project's own (`tests/cases/*.pcap`, made by real clients and servers over
 //! loopback with `tests/cases/make-captures.sh`), the user-defined protocol examples
 //! (`examples/protocols/*.pcap`, read with that folder as `protocols.custom_dir`), and the
@@ -25,17 +30,23 @@ fn cases_dir() -> PathBuf {
 }
 
 fn check(capture: &Path, extra: &[&str]) {
+    compare(capture, extra, "events", |e| e["event_type"] != "stats");
+}
+
+/// Runs `capture` with `extra`, keeps the events `keep` selects, and compares them with
+/// `tests/cases/<capture>.<kind>.jsonl`.
+fn compare(capture: &Path, extra: &[&str], kind: &str, keep: fn(&serde_json::Value) -> bool) {
     let events = read_ok(&[capture], extra);
     let mut lines: Vec<String> = events
         .iter()
-        .filter(|e| e["event_type"] != "stats")
+        .filter(|e| keep(e))
         .map(|e| e.to_string())
         .collect();
     lines.sort();
     lines.push(String::new());
     let got = lines.join("\n");
     let name = capture.file_name().unwrap().to_string_lossy();
-    let golden = cases_dir().join(format!("{name}.events.jsonl"));
+    let golden = cases_dir().join(format!("{name}.{kind}.jsonl"));
     if std::env::var_os("NTA_BLESS").is_some() {
         std::fs::write(&golden, &got).unwrap();
         println!("blessed {}", golden.display());
@@ -73,6 +84,17 @@ fn pcaps_in(dir: &Path) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+#[test]
+fn own_captures_raise_their_golden_alerts() {
+    let rules = cases_dir().join("rules/cases.rules");
+    let rules = rules.to_str().unwrap();
+    let pcaps = pcaps_in(&cases_dir());
+    assert!(pcaps.len() >= 6, "{pcaps:?}");
+    for p in &pcaps {
+        compare(p, &["-S", rules], "alerts", |e| e["event_type"] == "alert");
+    }
 }
 
 #[test]
