@@ -1945,7 +1945,6 @@ alert tcp any any -> any 7000 (msg:"not an http port"; content:"EvilBot"; sid:2;
 }
 
 #[test]
-#[ignore = "engine bug: packet-payload rules only see each packet's payload; Suricata inspects TCP rules on the reassembled stream too (docs rules/rule-types.rst: stream / pkt_stream rules), so a pattern split across two segments matches there; `tcp-pkt` rules see packets only"]
 fn content_split_across_segments_matches_the_stream() {
     let (c, s): (Ep, Ep) = ((CLIENT, 41921), (SERVER, 7000));
     let mut cap = Capture::new();

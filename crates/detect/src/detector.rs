@@ -60,7 +60,14 @@ struct FlowVars {
     /// transaction is inspected more than once (an HTTP request when it is parsed, then the
     /// whole exchange), and a rule matches it once. The latest [`MAX_TX_MATCHES`].
     tx_matched: std::collections::VecDeque<(u64, u32, u32)>,
+    /// TCP, per direction (0 to the server): the sequence number the next in-order segment
+    /// starts at, and the last bytes of the stream before it.
+    stream: [Option<(u32, Vec<u8>)>; 2],
 }
+
+/// Bytes of the stream kept before each segment, so that a pattern split over two segments
+/// is found (Suricata inspects TCP rules on the reassembled stream).
+pub const STREAM_TAIL: usize = 64;
 
 /// Transaction matches remembered per flow.
 const MAX_TX_MATCHES: usize = 64;
@@ -81,6 +88,8 @@ struct State {
     raw: Vec<u8>,
     /// A pass rule matched the last packet.
     packet_passed: bool,
+    /// Scratch: a segment with the stream's end before it.
+    window: Vec<u8>,
     scratch: crate::Scratch,
     stats: DetectCounters,
 }
@@ -114,6 +123,7 @@ impl Detector {
                 cands: Vec::new(),
                 raw: Vec::new(),
                 packet_passed: false,
+                window: Vec::new(),
                 scratch: crate::Scratch::default(),
                 stats: DetectCounters::default(),
             },
@@ -198,6 +208,24 @@ impl Detector {
         if p.first_in_direction {
             st.cands.extend_from_slice(&engine.iponly);
         }
+        // TCP: the segment with the end of the stream before it, when it follows in order.
+        let mut window = std::mem::take(&mut st.window);
+        window.clear();
+        let mut tail_len = 0;
+        if let (Some(t), true, false) = (p.tcp, engine.stream_rules, p.payload.is_empty()) {
+            let dir = usize::from(!p.to_server);
+            let (next, tail) = st.flow(slot).stream[dir].get_or_insert_with(|| (t.seq, Vec::new()));
+            if *next == t.seq && !tail.is_empty() {
+                window.extend_from_slice(tail);
+                tail_len = tail.len();
+            }
+            window.extend_from_slice(p.payload);
+            let keep = window.len().saturating_sub(STREAM_TAIL);
+            *next = t.seq.wrapping_add(p.payload.len() as u32);
+            tail.clear();
+            tail.extend_from_slice(&window[keep..]);
+        }
+        let scan: &[u8] = if tail_len > 0 { &window } else { p.payload };
         let pg = &engine.packet[transport_class(p.proto)];
         let groups = [
             Some(pg.by_dport.get(p.dport).unwrap_or(&pg.any)),
@@ -209,19 +237,28 @@ impl Detector {
                 continue;
             }
             if let Some(pf) = &g.prefilter {
-                pf.scan(p.payload, &mut st.scratch, &mut st.cands);
+                pf.scan(scan, &mut st.scratch, &mut st.cands);
             }
             if let Some((set, ids)) = &g.regexes {
                 st.cands
-                    .extend(set.matches(p.payload).iter().filter_map(|i| ids.get(i)));
+                    .extend(set.matches(scan).iter().filter_map(|i| ids.get(i)));
             }
         }
         if st.cands.is_empty() {
+            st.window = window;
             return;
         }
         st.cands.sort_unstable();
         st.cands.dedup();
         let cands = std::mem::take(&mut st.cands);
+        let in_window = PacketMeta {
+            payload: &window,
+            ..*p
+        };
+        let in_tail = PacketMeta {
+            payload: window.get(..tail_len).unwrap_or_default(),
+            ..*p
+        };
         for &i in &cands {
             let sig = &engine.sigs[i as usize];
             st.stats.evaluated += 1;
@@ -233,7 +270,15 @@ impl Detector {
             if sig.kind == Kind::IpOnly && !p.first_in_direction {
                 continue;
             }
-            if st.matches(sig, slot, &Input::Packet(p), p.to_server) {
+            let matched = st.matches(sig, slot, &Input::Packet(p), p.to_server)
+                || (tail_len > 0
+                    && sig.stream
+                    && st.test(sig, slot, &Input::Packet(&in_window), p.to_server, false)
+                    && !st.test(sig, slot, &Input::Packet(&in_tail), p.to_server, false)
+                    // Found only with the stream before this segment: a match across the
+                    // segment boundary (one already in the earlier bytes alerted then).
+                    && st.matches(sig, slot, &Input::Packet(&in_window), p.to_server));
+            if matched {
                 if sig.info.action == Action::Pass {
                     // Rules are in order, pass rules first: nothing after it alerts on this
                     // packet, and with a flow scope, on the flow.
@@ -258,6 +303,7 @@ impl Detector {
             }
         }
         st.cands = cands;
+        st.window = window;
     }
 
     /// Evaluates one application-layer transaction of a flow.
@@ -427,6 +473,19 @@ impl State {
     /// Whether `sig` matches (conditions, flow state tests, payload); on a match, applies
     /// its flowbits and flowint actions.
     fn matches(&mut self, sig: &Sig, slot: &mut u32, input: &Input<'_>, to_server: bool) -> bool {
+        self.test(sig, slot, input, to_server, true)
+    }
+
+    /// Whether `sig` matches; with `apply`, a match also applies its flowbits and flowint
+    /// actions (without, nothing changes: a look only).
+    fn test(
+        &mut self,
+        sig: &Sig,
+        slot: &mut u32,
+        input: &Input<'_>,
+        to_server: bool,
+        apply: bool,
+    ) -> bool {
         if let Some(d) = sig.flow_dir {
             if d != to_server {
                 return false;
@@ -535,6 +594,9 @@ impl State {
                     return false;
                 }
             }
+        }
+        if !apply {
+            return true;
         }
         // Matched: flow state actions.
         for op in &sig.state {

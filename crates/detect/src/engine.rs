@@ -214,6 +214,8 @@ pub struct Engine {
     pub(crate) tx: HashMap<String, TxGroup>,
     skipped: Vec<Skipped>,
     skipped_ids: Vec<(u32, u32)>,
+    /// Some packet rule also inspects the TCP stream (workers then keep each stream's end).
+    pub(crate) stream_rules: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -325,6 +327,7 @@ impl Engine {
             }
         }
         compiled.sort_by_key(|(s, _)| s.order);
+        let compiled_stream = compiled.iter().any(|(s, _)| s.stream);
 
         let mut any_patterns: [Vec<Pattern>; 4] = Default::default();
         let mut any_always: [Vec<u32>; 4] = Default::default();
@@ -451,6 +454,7 @@ impl Engine {
             packet,
             iponly,
             tx,
+            stream_rules: compiled_stream,
             skipped,
             skipped_ids,
         }

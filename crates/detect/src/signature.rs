@@ -151,6 +151,9 @@ pub(crate) struct Sig {
     /// (Suricata's action scope: IP-only, protocol-detection-only, application-layer and
     /// transaction rules). Only `pass` uses it in an IDS.
     pub(crate) flow_scope: bool,
+    /// A packet rule that also sees the TCP stream (Suricata's stream inspection): not
+    /// `tcp-pkt`, not `flow:no_stream`, no `dsize`, with payload keywords.
+    pub(crate) stream: bool,
     /// Evaluation order key (Suricata's: action, flowbits class, flowint class, priority,
     /// then load order).
     pub(crate) order: (u8, u8, u8, u8, u32),
@@ -250,6 +253,7 @@ pub(crate) fn compile_rule(rule: &Rule, index: u32, names: &mut Names) -> Result
 
     let mut flow_dir = None;
     let mut established = None;
+    let mut no_stream = false;
     let mut checks = Vec::new();
     let mut state = Vec::new();
     let mut tx_only_check = false;
@@ -262,6 +266,7 @@ pub(crate) fn compile_rule(rule: &Rule, index: u32, names: &mut Names) -> Result
                     Some(FlowState::NotEstablished) => Some(false),
                     _ => established,
                 };
+                no_stream |= f.stream == Some(false);
                 if f.frag.is_some() {
                     return Err(unsupported("flow", "only_frag / no_frag are not supported"));
                 }
@@ -469,6 +474,14 @@ pub(crate) fn compile_rule(rule: &Rule, index: u32, names: &mut Names) -> Result
         rule.severity(),
         index,
     );
+    let stream = kind == Kind::Packet
+        && has_packet
+        && !no_stream
+        && !checks.iter().any(|c| matches!(c, Check::Dsize(_)))
+        && matches!(
+            rule.protocol,
+            Protocol::Tcp | Protocol::TcpStream | Protocol::Ip | Protocol::App(_)
+        );
     Ok(Sig {
         info,
         kind,
@@ -488,6 +501,7 @@ pub(crate) fn compile_rule(rule: &Rule, index: u32, names: &mut Names) -> Result
         detection_filter: rule.detection_filter,
         noalert: rule.noalert,
         flow_scope,
+        stream,
         order,
     })
 }
