@@ -202,6 +202,27 @@ impl Capture {
         }
     }
 
+    /// Waits (up to 20 s) for a line of stderr containing `text`.
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left.max(Duration::from_millis(1))) {
+                Ok(line) => {
+                    let found = line.contains(text);
+                    self.stderr_seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => panic!(
+                    "no `{text}` on stderr within 20 s:\n{}",
+                    self.stderr_seen.join("\n")
+                ),
+            }
+        }
+    }
+
     /// Sends SIGINT and waits for the exit code; returns it with everything on stderr.
     ///
     /// `nudge` is called every 300 ms while nta has not exited: an idle capture only notices
@@ -570,4 +591,77 @@ fn idle_capture_stops_on_sigint_and_writes_stats() {
         status.is_some_and(|s| s.success()),
         "--duration 1 on an idle interface did not end nta within 5 s"
     );
+}
+
+#[test]
+fn capture_matches_rules_and_reloads_them() {
+    let Some(pair) = setup(4) else { return };
+    let nudger = Nudger::new(&pair);
+    let dir = tempfile::tempdir().unwrap();
+    let eve = dir.path().join("eve.json");
+    let rules = dir.path().join("local.rules");
+    let pidfile = dir.path().join("nta.pid");
+    std::fs::write(
+        &rules,
+        "alert udp any any -> any any (msg:\"before\"; content:\"nta datagram\"; sid:1;)\n",
+    )
+    .unwrap();
+    let (eve_s, rules_s, pid_s) = (
+        eve.display().to_string(),
+        rules.display().to_string(),
+        pidfile.display().to_string(),
+    );
+    let mut cap = Capture::start(&[
+        "-i",
+        &pair.host_if,
+        "-o",
+        &eve_s,
+        "-S",
+        &rules_s,
+        "--pidfile",
+        &pid_s,
+        "--workers",
+        "2",
+    ]);
+    assert!(pidfile.is_file(), "the pid file is written");
+    let port = port_for(&pair);
+    send_traffic(&pair, port);
+
+    std::fs::write(
+        &rules,
+        "alert icmp any any -> any any (msg:\"echo\"; itype:8; sid:2;)\n\
+         alert udp any any -> any any (msg:\"after\"; content:\"nta datagram\"; sid:3;)\n",
+    )
+    .unwrap();
+    let out = Command::new(NTA)
+        .args(["rules", "reload", "--pidfile", &pid_s])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cap.wait_for("rules reloaded: 2 in force");
+    // Workers take the new rules at their next tick (at most a second when idle).
+    std::thread::sleep(Duration::from_millis(1500));
+    send_traffic(&pair, port);
+    let (code, stderr) = cap.stop(|| nudger.nudge());
+    assert_eq!(code, Some(0), "stderr:\n{stderr}");
+    assert!(!pidfile.exists(), "the pid file is removed at exit");
+
+    let events = read_eve(&eve);
+    let count = |sid: u64| {
+        events
+            .iter()
+            .filter(|e| e["event_type"] == "alert" && e["alert"]["signature_id"] == sid)
+            .count() as u64
+    };
+    // The first rules on the first round only, the new ones on the second only.
+    assert_eq!(count(1), DATAGRAMS, "{stderr}");
+    assert_eq!(count(2), ECHOES);
+    assert_eq!(count(3), DATAGRAMS);
+    let stats = final_stats(&events);
+    assert!(counter(stats, "detect.reloads") >= 1, "{}", stats["detect"]);
+    assert_eq!(counter(stats, "detect.alert"), 2 * DATAGRAMS + ECHOES);
 }
