@@ -422,11 +422,6 @@ impl Detector {
         fv.is_some_and(|f| f.alerted)
     }
 
-    /// Marks the flow as having alerted (for alerts raised outside the rules).
-    pub fn mark_alerted(&mut self, slot: &mut u32) {
-        self.st.flow(slot).alerted = true;
-    }
-
     /// Packet time advanced: drops threshold counters whose window is over (see
     /// [`Thresholds::expire`]).
     pub fn tick(&mut self, now_ns: u64) {

@@ -162,16 +162,26 @@ impl Group {
     }
 
     fn set_patterns(&mut self, pats: Vec<Pattern>) {
-        if !pats.is_empty() {
-            // Building an automaton over valid patterns cannot fail short of running out of
-            // memory; fall back to checking every rule if it does.
-            match Prefilter::new(pats.clone()) {
-                Ok(p) => self.prefilter = Some(p),
-                Err(_) => self.always.extend(pats.iter().map(|(_, _, id)| *id)),
-            }
-        }
+        self.prefilter = prefilter_or_always(pats, &mut self.always);
         self.always.sort_unstable();
         self.always.dedup();
+    }
+}
+
+/// The prefilter over `pats`, or none when there is no pattern. Building an automaton over
+/// valid patterns cannot fail short of running out of memory; if it does, the rules are
+/// added to `always` (checked every time) rather than lost.
+fn prefilter_or_always(pats: Vec<Pattern>, always: &mut Vec<u32>) -> Option<Prefilter> {
+    if pats.is_empty() {
+        return None;
+    }
+    let ids: Vec<u32> = pats.iter().map(|(_, _, id)| *id).collect();
+    match Prefilter::new(pats) {
+        Ok(p) => Some(p),
+        Err(_) => {
+            always.extend(ids);
+            None
+        }
     }
 }
 
@@ -416,37 +426,14 @@ impl Engine {
         for (key, bufs) in tx_patterns {
             let g = tx.entry(key).or_default();
             for (b, pats) in bufs {
-                match Prefilter::new(pats.clone()) {
-                    Ok(p) => g.prefilters.push((b, p)),
-                    Err(_) => g.always.extend(pats.iter().map(|(_, _, id)| *id)),
+                if let Some(p) = prefilter_or_always(pats, &mut g.always) {
+                    g.prefilters.push((b, p));
                 }
             }
         }
         for g in tx.values_mut() {
             g.always.sort_unstable();
             g.always.dedup();
-        }
-        if std::env::var_os("NTA_DEBUG_GROUPS").is_some() {
-            for (i, g) in packet.iter().enumerate() {
-                eprintln!(
-                    "packet group {i}: any {} prefiltered, {} always; dport buckets {}, sport buckets {}",
-                    g.any.prefilter.as_ref().map_or(0, |p| p.len()),
-                    g.any.always.len(),
-                    g.by_dport.buckets.len(),
-                    g.by_sport.buckets.len(),
-                );
-            }
-            eprintln!("iponly {}", iponly.len());
-            for (k, g) in &tx {
-                eprintln!(
-                    "tx {k}: {:?} always {}",
-                    g.prefilters
-                        .iter()
-                        .map(|(b, p)| (b.name(), p.len()))
-                        .collect::<Vec<_>>(),
-                    g.always.len()
-                );
-            }
         }
         Engine {
             sigs: compiled.into_iter().map(|(s, _)| s).collect(),

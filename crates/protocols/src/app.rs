@@ -60,11 +60,6 @@ impl<'a> Tx<'a> {
             .filter(move |(d, b, _)| *b == buffer && dir.is_none_or(|x| x == *d))
             .map(|(_, _, data)| data)
     }
-
-    /// Whether the transaction has `buffer` (in either direction).
-    pub fn has(&self, buffer: &Buffer) -> bool {
-        self.list.iter().any(|(_, b, _)| b == buffer)
-    }
 }
 use crate::registry::{ports_contain, PortRange, ProtocolRef};
 
