@@ -30,7 +30,7 @@ pub use flow::{flow_event, FlowEvent, ProtoName};
 pub use json::{escape_into, JsonOut};
 pub use sink::{EveWriter, EventSink};
 pub use stats::{stats_body, CaptureStats, EngineStats};
-pub use time::{format_timestamp, Timestamp};
+pub use time::{format_timestamp, parse_timestamp, Timestamp};
 
 use serde::Serialize;
 use serde_json::Value;
