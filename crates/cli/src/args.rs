@@ -37,6 +37,255 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Query the history store: flows, alerts, events, top lists and time series.
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+    /// Alerts and notification channels: test a channel, list channels, triage alerts.
+    Alert {
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Flows that started in the range.
+    Flows(HistoryListArgs),
+    /// Alerts (deduplicated: one per signature, source and destination, with a count).
+    Alerts(HistoryListArgs),
+    /// Application-layer and other events (http, dns, tls, ssh, anomaly, …).
+    Events(HistoryListArgs),
+    /// Top talkers, destinations, ports, application protocols or signatures.
+    Top(HistoryTopArgs),
+    /// A time series from the per-minute rollups (bytes, packets, flows or alerts).
+    Series(HistorySeriesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The history store (SQLite file; default: the configuration's store.path).
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Configuration file (TOML).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryFilterArgs {
+    /// From this time: `2026-03-01T10:00:00Z`, `2026-03-01 10:00`, `2026-03-01`, or relative
+    /// to now: `-1h`, `-30m`, `-7d`.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// Up to this time (same forms; `now`).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub to: Option<String>,
+    /// Source or destination in this network (CIDR or address); repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub net: Vec<String>,
+    /// Source in this network; repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub src: Vec<String>,
+    /// Destination in this network; repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub dest: Vec<String>,
+    /// Source or destination port; repeatable.
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<u16>,
+    /// Transport: tcp, udp, icmp, …
+    #[arg(long, value_name = "PROTO")]
+    pub proto: Option<String>,
+    /// Application protocol: http, dns, tls, …
+    #[arg(long = "app-proto", value_name = "NAME")]
+    pub app_proto: Option<String>,
+    /// Events: this event type (http, dns, tls, anomaly, …).
+    #[arg(long = "event-type", value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// Alerts: this signature id.
+    #[arg(long, value_name = "SID")]
+    pub sid: Option<u32>,
+    /// Alerts: signature text contains this.
+    #[arg(long, value_name = "TEXT")]
+    pub signature: Option<String>,
+    /// Alerts: at least this severe (high, medium, low, info or 1..4).
+    #[arg(long, value_name = "LEVEL")]
+    pub severity: Option<String>,
+    /// Alerts: rule, detector or ml.
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
+    /// Alerts: new, acknowledged or closed.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Host names, SNI, URLs, DNS names containing this text.
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+    /// Only what a user scoped to these networks may see; repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub scope: Vec<String>,
+    /// Alerts: include suppressed ones.
+    #[arg(long)]
+    pub suppressed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryListArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub filter: HistoryFilterArgs,
+    /// Sort key (flows: time, end, bytes, packets, src_ip, dest_ip, dest_port, proto,
+    /// app_proto; alerts: time, first_seen, count, severity, signature, status; events: time,
+    /// event_type).
+    #[arg(long, value_name = "KEY")]
+    pub sort: Option<String>,
+    /// Oldest / smallest first (default: newest / largest first).
+    #[arg(long)]
+    pub asc: bool,
+    /// Rows (1..10000).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Rows skipped.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TopKindArg {
+    Talkers,
+    Destinations,
+    Ports,
+    AppProtos,
+    Signatures,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricArg {
+    Bytes,
+    Packets,
+    Flows,
+    Alerts,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryTopArgs {
+    /// What to rank.
+    #[arg(value_enum, default_value = "talkers")]
+    pub kind: TopKindArg,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub filter: HistoryFilterArgs,
+    /// Ranked by.
+    #[arg(long, value_enum, default_value = "bytes")]
+    pub by: MetricArg,
+    /// Entries.
+    #[arg(short = 'n', long, default_value_t = 10)]
+    pub count: u32,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupArg {
+    None,
+    Proto,
+    AppProto,
+    Severity,
+    Source,
+}
+
+#[derive(Debug, Args)]
+pub struct HistorySeriesArgs {
+    /// The value.
+    #[arg(value_enum, default_value = "bytes")]
+    pub metric: MetricArg,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub filter: HistoryFilterArgs,
+    /// Split by.
+    #[arg(long, value_enum, default_value = "none")]
+    pub group: GroupArg,
+    /// Bucket size (`1m`, `5m`, `1h`, …; at least 1m).
+    #[arg(long, default_value = "1m")]
+    pub step: String,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Send a test notification through a channel of the configuration (or of the store).
+    Test(AlertTestArgs),
+    /// List the notification channels with their delivery status and backlog.
+    Channels(StoreArgs),
+    /// Show one alert: its fields, events, comments and history.
+    Show(AlertIdArgs),
+    /// Acknowledge an alert.
+    Ack(AlertIdArgs),
+    /// Close an alert.
+    Close(AlertIdArgs),
+    /// Reopen an alert.
+    Reopen(AlertIdArgs),
+    /// Comment on an alert.
+    Comment(AlertCommentArgs),
+    /// Assign an alert to someone (no name: unassign).
+    Assign(AlertAssignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertTestArgs {
+    /// The channel's name.
+    pub channel: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertIdArgs {
+    /// The alert's id (`nta history alerts` shows it).
+    pub id: i64,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Who does it (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// JSON instead of text (show).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertCommentArgs {
+    /// The alert's id.
+    pub id: i64,
+    /// The comment.
+    pub text: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Who writes it (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertAssignArgs {
+    /// The alert's id.
+    pub id: i64,
+    /// Assignee (none: unassign).
+    pub assignee: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Who does it (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +378,11 @@ pub struct Common {
     /// Write the process id to this file (for `nta rules reload --pidfile`); removed at exit.
     #[arg(long, value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
+    /// Keep the history in this SQLite store (created if missing; default: the
+    /// configuration's store.path). With a store, EVE JSON goes only where -o or output.eve
+    /// says.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             RulesCommand::Check(a) => rules_check(a),
             RulesCommand::Reload(a) => crate::rules::reload(a),
         },
+        Command::History { command } => crate::history::history(command),
+        Command::Alert { command } => crate::history::alert(command),
     }
 }
 
@@ -137,6 +139,27 @@ fn open_output(common: &Common, cfg: &Config) -> Result<Box<dyn Write + Send>> {
         }
         _ => Ok(Box::new(io::stdout())),
     }
+}
+
+/// The run's output: the EVE file or stdout, and with a store its input beside (then EVE goes
+/// only where -o or output.eve says).
+fn outputs(
+    common: &Common,
+    cfg: &Config,
+    history: Option<&crate::store::History>,
+) -> Result<Box<dyn Write + Send>> {
+    let Some(h) = history else {
+        return open_output(common, cfg);
+    };
+    let eve = if common.output.is_some() || cfg.output.eve.is_some() {
+        Some(open_output(common, cfg)?)
+    } else {
+        None
+    };
+    Ok(Box::new(crate::store::Tee {
+        eve,
+        store: h.input(),
+    }))
 }
 
 fn workers(common: &Common, cfg: &Config) -> usize {
@@ -237,10 +260,15 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
         Some(p) => Some(crate::rules::PidFile::create(p)?),
         None => None,
     };
-    let out = open_output(&a.common, &cfg)?;
+    let history = match crate::store::path(a.common.store.as_deref(), &cfg) {
+        Some(p) => Some(crate::store::History::start(&cfg, &p, false)?),
+        None => None,
+    };
+    let out = outputs(&a.common, &cfg, history.as_ref())?;
     let mut opts = RunOptions::files(workers(&a.common, &cfg));
     opts.stop = stop;
     opts.rules = rules;
+    opts.stats_extra = history.as_ref().map(|h| h.stats());
     let bar = progress_bar(total, a.common.quiet);
     if let Some(bar) = bar.clone() {
         let started = std::time::Instant::now();
@@ -255,6 +283,9 @@ fn read(a: ReadArgs) -> Result<ExitCode> {
         bar.finish_and_clear();
     }
     print_summary(&summary, a.common.quiet);
+    if let Some(h) = history {
+        h.finish(a.common.quiet)?;
+    }
     for e in &summary.damaged_inputs {
         eprintln!("nta: warning: {e}");
     }
@@ -301,7 +332,11 @@ fn capture(a: CaptureArgs) -> Result<ExitCode> {
                 .unwrap_or_default()
         );
     }
-    let out = open_output(&a.common, &cfg)?;
+    let history = match crate::store::path(a.common.store.as_deref(), &cfg) {
+        Some(p) => Some(crate::store::History::start(&cfg, &p, true)?),
+        None => None,
+    };
+    let out = outputs(&a.common, &cfg, history.as_ref())?;
     let stop = stop_on_signals()?;
     if let Some(secs) = a.duration {
         let stop = Arc::clone(&stop);
@@ -317,10 +352,14 @@ fn capture(a: CaptureArgs) -> Result<ExitCode> {
         stop,
         progress: None,
         rules,
+        stats_extra: history.as_ref().map(|h| h.stats()),
     };
     let src: Box<dyn PacketSource> = Box::new(src);
     let summary = run(&cfg, [Ok(src)], out, opts)?;
     print_summary(&summary, a.common.quiet);
+    if let Some(h) = history {
+        h.finish(a.common.quiet)?;
+    }
     if let (Some(k), false) = (summary.kernel, a.common.quiet) {
         eprintln!(
             "nta: kernel: {} received, {} dropped, {} dropped by interface",

@@ -2,7 +2,9 @@
 
 mod args;
 mod commands;
+mod history;
 mod rules;
+mod store;
 
 use std::process::ExitCode;
 

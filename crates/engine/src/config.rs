@@ -92,6 +92,47 @@ pub struct Config {
     pub rules: RulesSection,
     /// `[detectors]`: the behavioural detectors (`docs/detectors.md`).
     pub detectors: nta_behaviour::DetectorsConfig,
+    /// `[store]`: the history database.
+    pub store: StoreSection,
+    /// `[alerting]`: alert pipeline and notification channels (`docs/alerting.md`).
+    pub alerting: nta_alert::AlertingConfig,
+}
+
+/// `[store]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// The SQLite file (`--store` overrides); none: no store.
+    pub path: Option<PathBuf>,
+    /// Longest time between a write and its commit, milliseconds (10..1000, default 250): at
+    /// most this much of what the store accepted is lost if the process is killed.
+    #[serde(deserialize_with = "commit_ms")]
+    pub commit_interval_ms: u64,
+    /// Chunks of events queued for the writer (default 256); past it live capture drops them
+    /// (counted in `stats.store.dropped`).
+    #[serde(deserialize_with = "positive_usize")]
+    pub queue: usize,
+    /// Hosts and ports kept per minute in the rollups (default 100).
+    #[serde(deserialize_with = "positive_usize")]
+    pub top_n: usize,
+    /// `[store.retention.{flows,events,alerts,rollups}]`: `max_age`, `max_size_mb`.
+    pub retention: nta_store::Retention,
+}
+
+fn commit_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    in_range(d, 10, 1000, "commit interval in milliseconds")
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            path: None,
+            commit_interval_ms: 250,
+            queue: 256,
+            top_n: 100,
+            retention: nta_store::Retention::default(),
+        }
+    }
 }
 
 /// `[capture]`: live capture defaults (command-line flags override).
@@ -339,6 +380,10 @@ impl Config {
                 Some(line) => format!("line {line}: {e}"),
                 None => e.to_string(),
             },
+        })?;
+        cfg.alerting.validate().map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e,
         })?;
         Ok(cfg)
     }

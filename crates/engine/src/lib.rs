@@ -21,8 +21,9 @@ mod rules;
 mod worker;
 
 pub use config::{
-    Config, ConfigError, PortSpec, ProtocolSection, ProtocolsError, ProtocolsSection, StreamSection,
+    Config, ConfigError, PortSpec, ProtocolSection, ProtocolsError, ProtocolsSection, StoreSection,
+    StreamSection,
 };
 pub use detection::RulesHandle;
-pub use pipeline::{run, EngineError, Progress, RunOptions, Summary};
+pub use pipeline::{run, EngineError, Progress, RunOptions, StatsExtra, Summary};
 pub use worker::Snapshot;

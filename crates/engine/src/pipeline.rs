@@ -83,7 +83,12 @@ pub struct RunOptions {
     pub progress: Option<Box<dyn FnMut(Progress)>>,
     /// The rules to match (none: no rule matching); replaceable while running.
     pub rules: Option<Arc<RulesHandle>>,
+    /// Adds objects of other stages (the store, the alert pipeline) to every `stats` event.
+    pub stats_extra: Option<StatsExtra>,
 }
+
+/// Fills in more members of a `stats` event's `stats` object.
+pub type StatsExtra = Box<dyn Fn(&mut serde_json::Map<String, serde_json::Value>)>;
 
 impl RunOptions {
     /// Defaults for reading files with `workers` workers.
@@ -95,6 +100,7 @@ impl RunOptions {
             stop: Arc::new(AtomicBool::new(false)),
             progress: None,
             rules: None,
+            stats_extra: None,
         }
     }
 }
@@ -562,6 +568,13 @@ fn wall_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// Lets the other stages (store, alert pipeline) add their objects to a `stats` event.
+fn add_extra(ev: &mut Record, extra: Option<&StatsExtra>) {
+    if let (Some(extra), Some(serde_json::Value::Object(m))) = (extra, ev.body.get_mut("stats")) {
+        extra(m);
+    }
+}
+
 fn stats_event(
     snap: &Snapshot,
     reg: &Registry,
@@ -783,7 +796,7 @@ fn run_sources(
             if opts.live && Instant::now() >= next_stats {
                 next_stats = Instant::now() + opts.stats_interval;
                 last_kernel = src.kernel_stats();
-                let ev = stats_event(
+                let mut ev = stats_event(
                     &pool.snapshot(),
                     &reg,
                     detectors.as_ref(),
@@ -792,6 +805,7 @@ fn run_sources(
                     n,
                     started,
                 );
+                add_extra(&mut ev, opts.stats_extra.as_ref());
                 pool.emit(&Event::Record(&ev))?;
             }
         }
@@ -805,7 +819,7 @@ fn run_sources(
     let drops = pool.drops();
     let (totals, mut out) = pool.finish()?;
     summary.queue_drops = drops.0;
-    let ev = stats_event(
+    let mut ev = stats_event(
         &totals,
         &reg,
         detectors.as_ref(),
@@ -814,6 +828,7 @@ fn run_sources(
         n,
         started,
     );
+    add_extra(&mut ev, opts.stats_extra.as_ref());
     use nta_event::EventSink;
     out.emit(&Event::Record(&ev))?;
     out.flush()?;

@@ -136,6 +136,11 @@ impl Store {
         &self.conn
     }
 
+    /// The connection, for a thread of its own.
+    pub fn into_conn(self) -> Connection {
+        self.conn
+    }
+
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
