@@ -12,6 +12,8 @@ packages=(
   python3       # tests: traffic senders
   time          # benchmark: max RSS
   jq            # docs recipes, convenient with EVE output
+  openssl       # tests: a self-signed certificate for the STARTTLS mail test
+  python3-aiosmtpd  # tests: a real SMTP server receiving alert mails
 )
 
 if ! command -v cargo >/dev/null 2>&1; then
