@@ -484,13 +484,26 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     std::fs::write(&rules_file, DEMO_RULES)
         .with_context(|| format!("cannot write {}", rules_file.display()))?;
     let rules = crate::rules::load(&cfg, &[rules_file], false)?;
-    let out =
-        Box::new(File::create(&eve).with_context(|| format!("cannot create {}", eve.display()))?);
+    // The history too, in a store of its own (made anew each time).
+    let db = a.dir.join("history.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    let history = crate::store::History::start(&cfg, &db, false)?;
+    let out = Box::new(crate::store::Tee {
+        eve: Some(Box::new(
+            File::create(&eve).with_context(|| format!("cannot create {}", eve.display()))?,
+        )),
+        store: history.input(),
+    });
     let src: Box<dyn PacketSource> = Box::new(FileSource::open(&pcap)?);
     let mut opts = RunOptions::files(cfg.worker_count());
     opts.rules = rules;
     let summary = run(&cfg, [Ok(src)], out, opts)?;
     print_summary(&summary, false);
+    history.finish(false)?;
     // Show what a user would look at first: flows by protocol and the biggest conversations.
     let text = std::fs::read_to_string(&eve)?;
     let mut by_proto = std::collections::BTreeMap::<String, (u64, u64)>::new();
@@ -569,6 +582,23 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         "events written to {} (try: jq -c 'select(.event_type==\"http\") | .http' {})",
         eve.display(),
         eve.display()
+    );
+    let store = nta_store::Store::open(&db)?;
+    let talkers = store.top(
+        nta_store::TopKind::Talkers,
+        nta_store::Metric::Bytes,
+        &nta_store::Filter::default(),
+        3,
+    )?;
+    let list: Vec<String> = talkers
+        .iter()
+        .map(|t| format!("{} ({} bytes)", t.key, t.bytes))
+        .collect();
+    println!("top talkers (from the history store): {}", list.join(", "));
+    println!(
+        "history kept in {} (try: nta history alerts --store {})",
+        db.display(),
+        db.display()
     );
     Ok(ExitCode::SUCCESS)
 }

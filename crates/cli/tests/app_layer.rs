@@ -308,6 +308,30 @@ fn demo_shows_the_application_protocols_it_found() {
         .unwrap()
         .starts_with("curl/"));
     assert!(dir.path().join("demo.rules").is_file());
+    // The history store holds the same alerts (deduplicated), and its top talkers are shown.
+    let db = dir.path().join("history.sqlite");
+    let run2 = nta(&[
+        "history",
+        "alerts",
+        "--store",
+        db.to_str().unwrap(),
+        "--json",
+        "--limit",
+        "10000",
+    ]);
+    run2.expect_code(0);
+    let counted: u64 = run2
+        .events()
+        .iter()
+        .map(|a| a["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, alerts.len());
+    assert!(
+        run.stdout
+            .contains("top talkers (from the history store): 10."),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
