@@ -381,9 +381,24 @@ impl Config {
                 None => e.to_string(),
             },
         })?;
-        cfg.alerting.validate().map_err(|e| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message: e,
+        cfg.alerting.validate().map_err(|e| {
+            // A channel's error names it: point at its `name = "…"` line.
+            let line = e
+                .strip_prefix("alerting channel \"")
+                .and_then(|rest| rest.split('"').next())
+                .and_then(|name| {
+                    text.lines().position(|l| {
+                        let t = l.trim_start();
+                        t.starts_with("name") && t.contains(&format!("\"{name}\""))
+                    })
+                });
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: match line {
+                    Some(n) => format!("line {}: {e}", n + 1),
+                    None => e,
+                },
+            }
         })?;
         Ok(cfg)
     }
@@ -478,6 +493,36 @@ mod tests {
         Config::parse(text, Path::new("nta.toml"))
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn store_and_alerting_errors_name_the_key_and_line() {
+        let e = err("[store]\ncommit_interval_ms = 5000\n");
+        assert!(
+            e.contains("line 2") && e.contains("between 10 and 1000"),
+            "{e}"
+        );
+        let e = err("[store.retention.alerts]\nmax_age = \"soon\"\n");
+        assert!(e.contains("line 2") && e.contains("soon"), "{e}");
+        let e = err(
+            "[alerting]\n[[alerting.channels]]\nname = \"ops\"\ntype = \"webhook\"\nto = [\"a@b\"]\nurl = \"http://x/\"\n",
+        );
+        assert!(
+            e.contains("line 3") && e.contains("\"ops\"") && e.contains("`to`"),
+            "{e}"
+        );
+        let e = err("[[alerting.suppress]]\nreason = \"everything\"\n");
+        assert!(
+            e.contains("suppress[0]") && e.contains("silence everything"),
+            "{e}"
+        );
+        let c = Config::parse(
+            "[store]\npath = \"/tmp/h.sqlite\"\n[alerting]\ndedup_window = \"90s\"\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(c.alerting.dedup_window.as_secs(), 90);
+        assert_eq!(c.store.commit_interval_ms, 250);
     }
 
     #[test]
