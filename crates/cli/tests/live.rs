@@ -418,6 +418,8 @@ fn capture_on_veth_reports_flows_and_stats() {
     let dir = tempfile::tempdir().unwrap();
     let eve = dir.path().join("eve.json");
     let eve_s = eve.display().to_string();
+    let db = dir.path().join("live.sqlite");
+    let db_s = db.display().to_string();
     let cap = Capture::start(&[
         "-i",
         &pair.host_if,
@@ -427,6 +429,8 @@ fn capture_on_veth_reports_flows_and_stats() {
         "1",
         "--workers",
         "2",
+        "--store",
+        &db_s,
     ]);
     let port = port_for(&pair);
     send_traffic(&pair, port);
@@ -462,7 +466,17 @@ fn capture_on_veth_reports_flows_and_stats() {
     assert!(!periodic.is_empty(), "no periodic stats event");
     for s in &periodic {
         assert!(s["stats"]["capture"]["kernel_packets"].is_u64(), "{s}");
+        assert!(s["stats"]["store"]["events"].is_u64(), "{s}");
     }
+    // The live store holds the same flows as the EVE file, nothing dropped.
+    let run = common::nta(&[
+        "history", "flows", "--store", &db_s, "--json", "--limit", "10000",
+    ]);
+    run.expect_code(0);
+    let stored = run.events();
+    let eve_flows = events.iter().filter(|e| e["event_type"] == "flow").count();
+    assert_eq!(stored.len(), eve_flows);
+    assert_eq!(counter(stats, "store.dropped"), 0);
 }
 
 #[test]
