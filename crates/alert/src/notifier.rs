@@ -172,7 +172,9 @@ impl Worker {
     }
 
     fn delivered(&mut self, ids: &[i64]) -> rusqlite::Result<u64> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let list = ids
             .iter()
             .map(|i| i.to_string())

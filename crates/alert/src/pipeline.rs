@@ -639,7 +639,10 @@ impl Hook {
     fn passes(&mut self, t: &Threshold, ts: i64) -> bool {
         let window = i64::from(t.seconds) * 1_000_000;
         let e = self.windows.entry((t.gid, t.sid)).or_insert((ts, 0));
-        if ts - e.0 >= window || ts < e.0 {
+        // Alerts reach the store per worker, so not quite in time order: one a little older
+        // than the window's start still counts in it; only one a whole window away (later, or
+        // much earlier: another capture) starts a new window.
+        if ts >= e.0 + window || ts + window <= e.0 {
             *e = (ts, 0);
         }
         e.1 += 1;

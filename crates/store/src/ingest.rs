@@ -592,7 +592,10 @@ impl Writer {
 
     fn begin(&mut self) -> Result<(), StoreError> {
         if self.open.is_none() {
-            self.conn.execute_batch("BEGIN").ctx(&self.path)?;
+            // IMMEDIATE: take the write lock now, waiting for it (busy timeout) if a delivery
+            // thread holds it. A deferred transaction that reads first cannot wait when it
+            // later upgrades to write: SQLite answers "database is locked" at once.
+            self.conn.execute_batch("BEGIN IMMEDIATE").ctx(&self.path)?;
             self.open = Some(Instant::now());
             self.rows = 0;
         }
@@ -967,7 +970,10 @@ impl Writer {
             .collect();
         if !done.is_empty() {
             let n = self.cfg.top_n as i64;
-            let tx = self.conn.transaction().ctx(&self.path)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .ctx(&self.path)?;
             for m in &done {
                 for role in ["src", "dest"] {
                     tx.execute(
