@@ -17,11 +17,13 @@
 mod error;
 mod file;
 mod live;
+mod replay;
 mod writer;
 
 pub use error::CaptureError;
 pub use file::FileSource;
 pub use live::{list_interfaces, Interface, LiveConfig, LiveSource};
+pub use replay::ReplaySource;
 pub use writer::PcapWriter;
 
 use nta_packet::LinkType;

@@ -12,6 +12,7 @@ use crate::{Ctx, StoreError};
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_rollup_ranges.sql")),
+    (3, include_str!("../migrations/0003_users.sql")),
 ];
 
 /// The schema version this build writes.
@@ -35,6 +36,13 @@ pub(crate) const TABLES: &[&str] = &[
     "outbox",
     "channel_status",
     "counters",
+    "roles",
+    "users",
+    "sessions",
+    "api_tokens",
+    "setup_tokens",
+    "audit_log",
+    "user_settings",
 ];
 
 /// A connection with the store's settings; the schema must already be current.
