@@ -47,6 +47,115 @@ pub enum Command {
         #[command(subcommand)]
         command: AlertCommand,
     },
+    /// Run the engine, the store, the alert pipeline and the web server (API and UI) in one
+    /// process: over live traffic (-i), a capture replayed (--pcap), or demo traffic (--demo).
+    Serve(ServeArgs),
+    /// Users of the web server: add, change password, list, disable, enable.
+    User(UserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to serve on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// Where all state lives (store, users, sessions, settings); default: NTA_DATA_DIR, else
+    /// $XDG_DATA_HOME/nta, else ~/.local/share/nta.
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Replay the project's own synthetic capture in a loop (traffic, alerts and history on a
+    /// machine with nothing to capture).
+    #[arg(long)]
+    pub demo: bool,
+    /// Replay a capture file (at its recorded pace; --fast: as fast as it reads).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// With --pcap: as fast as possible.
+    #[arg(long)]
+    pub fast: bool,
+    /// With --pcap: start again at the end.
+    #[arg(long = "loop")]
+    pub r#loop: bool,
+    /// Capture live on this interface.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// BPF filter for live capture.
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Configuration file (TOML).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Signature rules (file or directory; repeatable); with --demo, the demo rules.
+    #[arg(short = 'S', long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Also write EVE JSON to this file.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Worker threads.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
+    /// Seconds between stats updates (live view, /metrics).
+    #[arg(long = "stats-interval", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub stats_interval: Option<u64>,
+    /// TLS certificate chain (PEM); with --tls-key, serves HTTPS.
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long = "tls-key", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds without a request before a session ends (default 1800).
+    #[arg(long = "idle-timeout", value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds after login a session ends whatever happens (default 43200).
+    #[arg(long = "session-lifetime", value_name = "SECS")]
+    pub session_lifetime: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub command: UserCommand,
+    /// The data directory (as for nta serve).
+    #[arg(long = "data-dir", value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user (asks for the password on the terminal).
+    Add {
+        /// Login name.
+        name: String,
+        /// admin, analyst, viewer, or a custom role.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Limit the user's data to these networks (comma-separated CIDRs).
+        #[arg(long, value_name = "CIDRS")]
+        networks: Option<String>,
+        /// Read the password from one line of stdin (for scripts; never as an argument).
+        #[arg(long = "password-stdin")]
+        password_stdin: bool,
+    },
+    /// Change a user's password (ends the user's sessions).
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from one line of stdin.
+        #[arg(long = "password-stdin")]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Disable a user (ends sessions, revokes API tokens).
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Login name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -44,6 +44,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         },
         Command::History { command } => crate::history::history(command),
         Command::Alert { command } => crate::history::alert(command),
+        Command::Serve(a) => crate::serve::serve(a),
+        Command::User(a) => crate::serve::user(a),
     }
 }
 
@@ -121,7 +123,7 @@ fn protocols(a: ProtocolsArgs) -> Result<ExitCode> {
 
 /// The documented defaults, as a file a user can start from.
 const DEFAULT_CONFIG: &str = include_str!("../../../docs/nta.toml");
-const DEMO_RULES: &str = include_str!("../../../examples/rules/demo.rules");
+pub(crate) const DEMO_RULES: &str = include_str!("../../../examples/rules/demo.rules");
 
 fn load_config(path: Option<&Path>) -> Result<Config> {
     match path {
@@ -171,7 +173,7 @@ fn workers(common: &Common, cfg: &Config) -> usize {
 
 /// The first SIGINT/SIGTERM asks the run to stop and flush its flows; a second one, if the
 /// run is stuck (an output nobody reads), exits at once with 130.
-fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+pub(crate) fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
@@ -416,7 +418,7 @@ fn config_check(file: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_mix(mix: &nta_gen::SyntheticMix, path: &Path) -> Result<nta_gen::MixSummary> {
+pub(crate) fn write_mix(mix: &nta_gen::SyntheticMix, path: &Path) -> Result<nta_gen::MixSummary> {
     let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut w = PcapWriter::new(
         BufWriter::with_capacity(1 << 20, f),

@@ -29,30 +29,8 @@ fn open(a: &StoreArgs) -> Result<(Store, nta_engine::Config)> {
     Ok((Store::open(&path)?, cfg))
 }
 
-/// `2026-03-01T10:00:00Z`, `2026-03-01 10:00[:00]`, `2026-03-01`, `now`, `-1h` (relative to
-/// now) → µs since the epoch.
-pub fn parse_time(s: &str) -> Result<i64> {
-    let t = s.trim();
-    let now = nta_store::now_us();
-    if t == "now" {
-        return Ok(now);
-    }
-    if let Some(rel) = t.strip_prefix('-').or_else(|| t.strip_prefix("now-")) {
-        let d = nta_alert::parse_duration(rel).map_err(|e| anyhow!("time {s:?}: {e}"))?;
-        return Ok(now - d.as_micros() as i64);
-    }
-    let full = match t.len() {
-        10 => format!("{t}T00:00:00Z"),
-        16 => format!("{t}:00"),
-        _ => t.to_string(),
-    };
-    nta_event::parse_timestamp(&full)
-        .map(|ns| (ns / 1000) as i64)
-        .ok_or_else(|| {
-            anyhow!(
-                "time {s:?} is not like 2026-03-01T10:00:00Z, \"2026-03-01 10:00\", 2026-03-01, now or -1h"
-            )
-        })
+fn parse_time(s: &str) -> Result<i64> {
+    nta_store::parse_time(s).map_err(|e| anyhow!(e))
 }
 
 fn nets(list: &[String]) -> Result<Vec<ipnet::IpNet>> {

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod history;
 mod rules;
+mod serve;
 mod store;
 
 use std::process::ExitCode;

@@ -53,6 +53,11 @@ impl History {
         })
     }
 
+    /// The alert pipeline (the web API's handle on it).
+    pub fn alerting(&self) -> &Alerting {
+        &self.alerting
+    }
+
     /// The output feeding the store.
     pub fn input(&self) -> StoreInput {
         self.ingest.input()

@@ -832,9 +832,9 @@ fn reference(dir: &Path, store: &Store, g: &Generated) -> Result<ReferenceRun> {
         let mut ins = conn.prepare(
             "INSERT INTO flows (ts, ts_end, flow_id, src_ip, src_key, src_port, dest_ip,
              dest_key, dest_port, proto, app_proto, pkts_toserver, pkts_toclient,
-             bytes_toserver, bytes_toclient, state, reason, alerted, event)
+             bytes_toserver, bytes_toclient, state, reason, alerted, event, hour)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19)",
+             ?18, ?19, ?20)",
         )?;
         for batch in g.rows.chunks(REF_BATCH) {
             conn.execute_batch("BEGIN")?;
@@ -859,6 +859,7 @@ fn reference(dir: &Path, store: &Store, g: &Generated) -> Result<ReferenceRun> {
                     r.reason,
                     r.alerted,
                     &text[r.line.clone()],
+                    r.ts.div_euclid(3_600_000_000),
                 ])?;
             }
             conn.execute_batch("COMMIT")?;

@@ -6,6 +6,7 @@
 CREATE TABLE flows (
     id              INTEGER PRIMARY KEY,
     ts              INTEGER NOT NULL,   -- flow start
+    hour            INTEGER NOT NULL,   -- ts / 3600e6: leads the address indexes
     ts_end          INTEGER NOT NULL,
     flow_id         INTEGER,
     src_ip          TEXT NOT NULL,
@@ -25,15 +26,18 @@ CREATE TABLE flows (
     alerted         INTEGER NOT NULL DEFAULT 0,
     event           TEXT NOT NULL       -- the EVE line
 );
+-- Address indexes lead with the hour: rows written together stay together (an index keyed by
+-- address alone is written all over, and outgrows the cache as the table grows), and a CIDR
+-- filter over a time range is one seek per hour.
 CREATE INDEX flows_ts ON flows(ts);
-CREATE INDEX flows_src ON flows(src_key, ts);
-CREATE INDEX flows_dest ON flows(dest_key, ts);
-CREATE INDEX flows_flow_id ON flows(flow_id);
+CREATE INDEX flows_src ON flows(hour, src_key, ts);
+CREATE INDEX flows_dest ON flows(hour, dest_key, ts);
 
 -- Application-layer and other flow-bound events (http, dns, tls, ssh, smtp, ftp, custom, anomaly, …).
 CREATE TABLE events (
     id          INTEGER PRIMARY KEY,
     ts          INTEGER NOT NULL,
+    hour        INTEGER NOT NULL,
     flow_id     INTEGER,
     event_type  TEXT NOT NULL,
     src_ip      TEXT,
@@ -49,9 +53,8 @@ CREATE TABLE events (
 );
 CREATE INDEX events_ts ON events(ts);
 CREATE INDEX events_type ON events(event_type, ts);
-CREATE INDEX events_src ON events(src_key, ts);
-CREATE INDEX events_dest ON events(dest_key, ts);
-CREATE INDEX events_flow_id ON events(flow_id);
+CREATE INDEX events_src ON events(hour, src_key, ts);
+CREATE INDEX events_dest ON events(hour, dest_key, ts);
 
 -- Deduplicated alerts: one row per (gid, sid, source, destination) within the dedup window,
 -- with its lifecycle.
@@ -131,8 +134,8 @@ CREATE TABLE rollup_traffic (
     PRIMARY KEY (minute, proto, app_proto)
 ) WITHOUT ROWID;
 
--- Hosts by traffic, per minute and role (src: talkers, dest: destinations); each minute is cut
--- to its top hosts once it is complete.
+-- Hosts by traffic, per minute and role (src: talkers, dest: destinations): each minute's top
+-- hosts, written once the minute is complete (a flow counts in the minute it ended).
 CREATE TABLE rollup_hosts (
     minute      INTEGER NOT NULL,
     role        TEXT NOT NULL CHECK (role IN ('src', 'dest')),
@@ -144,7 +147,7 @@ CREATE TABLE rollup_hosts (
     PRIMARY KEY (minute, role, ip)
 ) WITHOUT ROWID;
 
--- Destination ports by traffic, per minute (cut to the top ports like hosts).
+-- Destination ports by traffic, per minute (the top ports, like hosts).
 CREATE TABLE rollup_ports (
     minute      INTEGER NOT NULL,
     proto       TEXT NOT NULL,

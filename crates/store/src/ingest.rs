@@ -166,6 +166,11 @@ impl Ingest {
         hook: Option<Box<dyn AlertHook>>,
     ) -> Result<Ingest, StoreError> {
         let conn = schema::connect(store.path())?;
+        // A large page cache for the indexes being written, and checkpoints on a thread of
+        // their own (a checkpoint in the writer stops all writing while it copies).
+        conn.execute_batch("PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 0;")
+            .ctx(store.path())?;
+        let checkpoints = Checkpointer::start(store.path())?;
         let (tx, rx) = bounded(cfg.queue.max(1));
         let counters = Arc::new(IngestCounters::default());
         let live = cfg.live;
@@ -181,9 +186,12 @@ impl Ingest {
             dedup: HashMap::new(),
             epoch: u64::MAX,
             roll: Rollups::default(),
-            pending_minutes: BTreeMap::new(),
+            minutes: BTreeMap::new(),
             newest: 0,
             last_retention: Instant::now(),
+            last_size_check: Instant::now(),
+            retention_behind: false,
+            _checkpoints: checkpoints,
         };
         let thread = std::thread::Builder::new()
             .name("nta-store".into())
@@ -468,26 +476,43 @@ fn us(ts: &str) -> Option<i64> {
 // ---- rollups --------------------------------------------------------------------------
 
 const MINUTE_US: i64 = 60_000_000;
+const HOUR_US: i64 = 3_600_000_000;
 /// Flows longer than this are spread over their last day only.
 const MAX_SPREAD_MINUTES: i64 = 1440;
 
 type Sums = [i64; 3]; // packets, bytes, flows
 
+/// Rollups written at every commit (small: one row per minute and protocol or severity).
 #[derive(Default)]
 struct Rollups {
     traffic: HashMap<(i64, String, String), Sums>,
-    hosts: HashMap<(i64, &'static str, String), Sums>,
-    ports: HashMap<(i64, String, u16), Sums>,
     alerts: HashMap<(i64, u8, String), i64>,
 }
 
 impl Rollups {
     fn is_empty(&self) -> bool {
-        self.traffic.is_empty()
-            && self.hosts.is_empty()
-            && self.ports.is_empty()
-            && self.alerts.is_empty()
+        self.traffic.is_empty() && self.alerts.is_empty()
     }
+}
+
+/// One minute's hosts and ports, kept in memory until the minute is complete; then only its
+/// top N are written (writing every host of every minute is most of the write load).
+#[derive(Default)]
+struct MinuteTops {
+    /// (is destination, address) → sums.
+    hosts: HashMap<(bool, String), Sums>,
+    /// (transport, destination port) → sums.
+    ports: HashMap<(String, u16), Sums>,
+}
+
+/// The `n` largest by bytes.
+fn top_by_bytes<K: Clone>(map: &HashMap<K, Sums>, n: usize) -> Vec<(K, Sums)> {
+    let mut v: Vec<(K, Sums)> = map.iter().map(|(k, s)| (k.clone(), *s)).collect();
+    if v.len() > n {
+        v.select_nth_unstable_by(n - 1, |a, b| b.1[1].cmp(&a.1[1]));
+        v.truncate(n);
+    }
+    v
 }
 
 /// Splits `total` over the minutes of [start, end] in proportion to the time in each; calls
@@ -535,18 +560,63 @@ struct Writer {
     dedup: HashMap<DedupKey, (i64, i64)>,
     epoch: u64,
     roll: Rollups,
-    /// Minutes with host/port rollups not yet cut to the top N.
-    pending_minutes: BTreeMap<i64, ()>,
+    /// Hosts and ports of the minutes not yet complete, by minute.
+    minutes: BTreeMap<i64, MinuteTops>,
     /// Newest event time seen (µs).
     newest: i64,
     last_retention: Instant,
+    last_size_check: Instant,
+    /// Retention stopped at its budget: more to delete.
+    retention_behind: bool,
+    _checkpoints: Checkpointer,
+}
+
+/// Copies the write-ahead log into the database every half second, on its own connection.
+struct Checkpointer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &std::path::Path) -> Result<Checkpointer, StoreError> {
+        let conn = schema::connect(path)?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("nta-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(500));
+                    // PASSIVE: copies what it can without waiting for the writer or readers.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+                let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            })
+            .map_err(|e| StoreError::Invalid(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Writer {
     fn run(&mut self, rx: Receiver<Msg>) -> Result<(), StoreError> {
         let result = self.serve(&rx);
-        // Whatever happened, keep what was accepted.
-        let end = self.commit();
+        // Whatever happened, keep what was accepted, and the last minutes' tops.
+        let end = self
+            .begin()
+            .and_then(|()| self.write_minutes(true))
+            .and_then(|()| self.commit());
         self.persist_dropped();
         result.and(end)
     }
@@ -607,6 +677,7 @@ impl Writer {
             return Ok(());
         }
         self.write_rollups()?;
+        self.write_minutes(false)?;
         self.conn.execute_batch("COMMIT").ctx(&self.path)?;
         self.open = None;
         self.counters.commits.fetch_add(1, Ordering::Relaxed);
@@ -643,10 +714,16 @@ impl Writer {
                     };
                     self.conn
                         .prepare_cached(
-                            "INSERT INTO events (ts, flow_id, event_type, event) VALUES (?1, ?2, ?3, ?4)",
+                            "INSERT INTO events (ts, flow_id, event_type, event, hour) VALUES (?1, ?2, ?3, ?4, ?5)",
                         )
                         .and_then(|mut s| {
-                            s.execute(params![ts, e.flow_id.map(|f| f as i64), &*e.event_type, text])
+                            s.execute(params![
+                                ts,
+                                e.flow_id.map(|f| f as i64),
+                                &*e.event_type,
+                                text,
+                                ts.div_euclid(HOUR_US)
+                            ])
                         })
                         .ctx(&self.path)?;
                     self.rows += 1;
@@ -696,8 +773,8 @@ impl Writer {
             .prepare_cached(
                 "INSERT INTO flows (ts, ts_end, flow_id, src_ip, src_key, src_port, dest_ip,
                  dest_key, dest_port, proto, app_proto, pkts_toserver, pkts_toclient,
-                 bytes_toserver, bytes_toclient, state, reason, alerted, event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                 bytes_toserver, bytes_toclient, state, reason, alerted, event, hour)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             )?
             .execute(params![
                 start,
@@ -719,37 +796,40 @@ impl Writer {
                 f.reason.as_deref(),
                 f.alerted,
                 text,
+                start.div_euclid(HOUR_US),
             ])?;
         let packets = (f.pkts_toserver + f.pkts_toclient) as i64;
         let bytes = (f.bytes_toserver + f.bytes_toclient) as i64;
-        let app = l.app_proto.as_deref().unwrap_or("").to_string();
+        let app = l.app_proto.as_deref().unwrap_or("");
         let roll = &mut self.roll;
-        let mut minutes = Vec::with_capacity(2);
         let first_minute = start.div_euclid(MINUTE_US) * 60;
         spread(start, end, [packets, bytes], |m, [p, b]| {
-            let flows = i64::from(m == first_minute);
-            let add = |s: &mut Sums| {
-                s[0] += p;
-                s[1] += b;
-                s[2] += flows;
-            };
-            add(roll
+            let s = roll
                 .traffic
-                .entry((m, proto.to_string(), app.clone()))
-                .or_default());
-            if !src.is_empty() {
-                add(roll.hosts.entry((m, "src", src.to_string())).or_default());
-            }
-            if !dest.is_empty() {
-                add(roll.hosts.entry((m, "dest", dest.to_string())).or_default());
-            }
-            if let Some(port) = l.dest_port {
-                add(roll.ports.entry((m, proto.to_string(), port)).or_default());
-            }
-            minutes.push(m);
+                .entry((m, proto.to_string(), app.to_string()))
+                .or_default();
+            s[0] += p;
+            s[1] += b;
+            s[2] += i64::from(m == first_minute);
         });
-        for m in minutes {
-            self.pending_minutes.insert(m, ());
+        // Hosts and ports count in the minute the flow ended.
+        let m = self
+            .minutes
+            .entry(end.div_euclid(MINUTE_US) * 60)
+            .or_default();
+        let add = |s: &mut Sums| {
+            s[0] += packets;
+            s[1] += bytes;
+            s[2] += 1;
+        };
+        if !src.is_empty() {
+            add(m.hosts.entry((false, src.to_string())).or_default());
+        }
+        if !dest.is_empty() {
+            add(m.hosts.entry((true, dest.to_string())).or_default());
+        }
+        if let Some(port) = l.dest_port {
+            add(m.ports.entry((proto.to_string(), port)).or_default());
         }
         Ok(())
     }
@@ -762,8 +842,8 @@ impl Writer {
         self.conn
             .prepare_cached(
                 "INSERT INTO events (ts, flow_id, event_type, src_ip, src_key, src_port, dest_ip,
-                 dest_key, dest_port, proto, app_proto, text, event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 dest_key, dest_port, proto, app_proto, text, event, hour)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 ts,
@@ -779,6 +859,7 @@ impl Writer {
                 l.app_proto.as_deref(),
                 l.text(),
                 text,
+                ts.div_euclid(HOUR_US),
             ])?;
         Ok(())
     }
@@ -929,25 +1010,6 @@ impl Writer {
                 s.execute(params![m, p, a, v[0], v[1], v[2]])?;
             }
             let mut s = c.prepare_cached(
-                "INSERT INTO rollup_hosts (minute, role, ip, ip_key, packets, bytes, flows)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET
-                 packets = packets + excluded.packets, bytes = bytes + excluded.bytes,
-                 flows = flows + excluded.flows",
-            )?;
-            for ((m, role, ip), v) in &roll.hosts {
-                let k = key_of(ip).unwrap_or_default();
-                s.execute(params![m, role, ip, &k[..], v[0], v[1], v[2]])?;
-            }
-            let mut s = c.prepare_cached(
-                "INSERT INTO rollup_ports (minute, proto, port, packets, bytes, flows)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET
-                 packets = packets + excluded.packets, bytes = bytes + excluded.bytes,
-                 flows = flows + excluded.flows",
-            )?;
-            for ((m, p, port), v) in &roll.ports {
-                s.execute(params![m, p, port, v[0], v[1], v[2]])?;
-            }
-            let mut s = c.prepare_cached(
                 "INSERT INTO rollup_alerts (minute, severity, source, count) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT DO UPDATE SET count = count + excluded.count",
             )?;
@@ -959,50 +1021,81 @@ impl Writer {
         r.ctx(&self.path)
     }
 
-    /// Cuts complete minutes to their top hosts and ports, and applies retention.
-    fn maintain(&mut self) -> Result<(), StoreError> {
-        // A minute is complete two minutes after the newest event time.
-        let cutoff = self.newest / 1_000_000 - 180;
-        let done: Vec<i64> = self
-            .pending_minutes
-            .range(..cutoff)
-            .map(|(m, _)| *m)
-            .collect();
-        if !done.is_empty() {
-            let n = self.cfg.top_n as i64;
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .ctx(&self.path)?;
-            for m in &done {
-                for role in ["src", "dest"] {
-                    tx.execute(
-                        "DELETE FROM rollup_hosts WHERE minute = ?1 AND role = ?2 AND ip NOT IN
-                         (SELECT ip FROM rollup_hosts WHERE minute = ?1 AND role = ?2
-                          ORDER BY bytes DESC LIMIT ?3)",
-                        params![m, role, n],
-                    )
-                    .ctx(&self.path)?;
-                }
-                tx.execute(
-                    "DELETE FROM rollup_ports WHERE minute = ?1 AND (proto, port) NOT IN
-                     (SELECT proto, port FROM rollup_ports WHERE minute = ?1
-                      ORDER BY bytes DESC LIMIT ?2)",
-                    params![m, n],
-                )
-                .ctx(&self.path)?;
-            }
-            tx.commit().ctx(&self.path)?;
-            for m in done {
-                self.pending_minutes.remove(&m);
-            }
+    /// Writes the top hosts and ports of the complete minutes (all of them with `all`), in
+    /// the open transaction. A minute is complete two minutes after the newest event; a flow
+    /// ending in a minute already written adds to it later (its rows are summed).
+    fn write_minutes(&mut self, all: bool) -> Result<(), StoreError> {
+        let cutoff = if all {
+            i64::MAX
+        } else {
+            self.newest.div_euclid(MINUTE_US) * 60 - 120
+        };
+        let done: Vec<i64> = self.minutes.range(..cutoff).map(|(m, _)| *m).collect();
+        if done.is_empty() {
+            return Ok(());
         }
-        let deleted = self.cfg.retention.enforce(&self.conn).ctx(&self.path)?;
+        let n = self.cfg.top_n.max(1);
+        let c = &self.conn;
+        let r: rusqlite::Result<()> = (|| {
+            for m in &done {
+                let Some(tops) = self.minutes.remove(m) else {
+                    continue;
+                };
+                let mut s = c.prepare_cached(
+                    "INSERT INTO rollup_hosts (minute, role, ip, ip_key, packets, bytes, flows)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET
+                     packets = packets + excluded.packets, bytes = bytes + excluded.bytes,
+                     flows = flows + excluded.flows",
+                )?;
+                for dest in [false, true] {
+                    let role: HashMap<(bool, String), Sums> = tops
+                        .hosts
+                        .iter()
+                        .filter(|((d, _), _)| *d == dest)
+                        .map(|(k, v)| (k.clone(), *v))
+                        .collect();
+                    for ((_, ip), v) in top_by_bytes(&role, n) {
+                        let k = key_of(&ip).unwrap_or_default();
+                        let role = if dest { "dest" } else { "src" };
+                        s.execute(params![m, role, ip, &k[..], v[0], v[1], v[2]])?;
+                    }
+                }
+                let mut s = c.prepare_cached(
+                    "INSERT INTO rollup_ports (minute, proto, port, packets, bytes, flows)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET
+                     packets = packets + excluded.packets, bytes = bytes + excluded.bytes,
+                     flows = flows + excluded.flows",
+                )?;
+                for ((proto, port), v) in top_by_bytes(&tops.ports, n) {
+                    s.execute(params![m, proto, port, v[0], v[1], v[2]])?;
+                }
+            }
+            Ok(())
+        })();
+        r.ctx(&self.path)
+    }
+
+    /// One step of retention: at most a few thousand rows, so that writing goes on; the size
+    /// of the tables is measured once per retention interval.
+    fn maintain(&mut self) -> Result<(), StoreError> {
+        let check_size = self.last_size_check.elapsed() >= self.cfg.retention_interval;
+        if check_size {
+            self.last_size_check = Instant::now();
+        }
+        let (deleted, behind) = self
+            .cfg
+            .retention
+            .enforce(&self.conn, RETENTION_STEP, check_size)
+            .ctx(&self.path)?;
+        self.retention_behind = behind;
         self.counters.expired.fetch_add(deleted, Ordering::Relaxed);
         self.persist_dropped();
         Ok(())
     }
 }
+
+/// Rows retention deletes per step.
+const RETENTION_STEP: i64 = 5_000;
 
 #[cfg(test)]
 mod tests {

@@ -27,7 +27,7 @@ pub use query::{
     AlertRow, EventRow, Filter, FlowRow, Metric, Order, Page, SeriesGroup, SeriesPoint, TopKind,
     TopRow,
 };
-pub use retention::{Retention, TableRetention};
+pub use retention::{parse_duration, Retention, TableRetention};
 pub use rusqlite;
 pub use schema::SCHEMA_VERSION;
 
@@ -177,6 +177,44 @@ impl Store {
             .ctx(&self.path)?;
         Ok(n as u64)
     }
+}
+
+/// A time as people write it, in microseconds since the epoch: `2026-03-01T10:00:00Z` (any
+/// RFC 3339 / EVE form), `2026-03-01 10:00[:00]`, `2026-03-01`, `now`, or relative to now:
+/// `-1h`, `-30m`, `now-7d`; also a bare integer of seconds since the epoch.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let now = now_us();
+    if t == "now" {
+        return Ok(now);
+    }
+    if let Some(rel) = t.strip_prefix("now-").or_else(|| t.strip_prefix('-')) {
+        let d = retention::parse_duration(rel).map_err(|e| format!("time {s:?}: {e}"))?;
+        return Ok(now - d.as_micros() as i64);
+    }
+    if !t.is_empty() && t.len() <= 12 && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse::<i64>()
+            .map(|secs| secs * 1_000_000)
+            .map_err(|e| format!("time {s:?}: {e}"));
+    }
+    let full = match t.len() {
+        10 => format!("{t}T00:00:00Z"),
+        16 => format!("{t}:00"),
+        _ => t.to_string(),
+    };
+    nta_event::parse_timestamp(&full)
+        .map(|ns| (ns / 1000) as i64)
+        .ok_or_else(|| {
+            format!(
+                "time {s:?} is not like 2026-03-01T10:00:00Z, \"2026-03-01 10:00\", 2026-03-01, now or -1h"
+            )
+        })
+}
+
+/// `5m`, `7days`, … (what [`parse_duration`] reads).
+pub fn format_duration(d: std::time::Duration) -> String {
+    humantime::format_duration(d).to_string()
 }
 
 /// Now, in microseconds since the epoch.

@@ -296,8 +296,9 @@ impl Where {
         }
     }
 
-    /// `col` in one of `nets`.
-    fn nets(&mut self, cols: &[&str], nets: &[IpNet]) {
+    /// `col` in one of `nets`. With `hours` (tables whose address indexes lead with the
+    /// hour), each alternative names the hours too, so that it is a seek per hour on the index.
+    fn nets(&mut self, cols: &[&str], nets: &[IpNet], hours: Option<&str>) {
         if nets.is_empty() {
             return;
         }
@@ -305,7 +306,10 @@ impl Where {
         for n in nets {
             let (lo, hi) = net_range(n);
             for c in cols {
-                alts.push(format!("({c} BETWEEN ? AND ?)"));
+                match hours {
+                    Some(h) => alts.push(format!("(hour IN ({h}) AND {c} BETWEEN ? AND ?)")),
+                    None => alts.push(format!("({c} BETWEEN ? AND ?)")),
+                }
                 self.params.push(Sql::Blob(lo.to_vec()));
                 self.params.push(Sql::Blob(hi.to_vec()));
             }
@@ -313,6 +317,44 @@ impl Where {
         self.parts.push(format!("({})", alts.join(" OR ")));
     }
 }
+
+/// At most this many hours are listed for the address indexes (beyond, a scan by time).
+const MAX_HOURS: i64 = 24 * 62;
+
+impl Store {
+    /// The hours a query on `table` (with an `hour` column) can touch, as an SQL list: the
+    /// filter's range clipped to the table's data. `None` when there are too many.
+    fn hours(&self, table: &str, f: &Filter) -> Result<Option<String>, StoreError> {
+        // Two statements: SQLite answers a lone min() or max() from the index, but both in
+        // one statement scan the table.
+        let edge = |f: &str| -> Result<Option<i64>, StoreError> {
+            self.conn
+                .query_row(&format!("SELECT {f}(ts) FROM {table}"), [], |r| r.get(0))
+                .ctx(&self.path)
+        };
+        let (lo, hi) = (edge("min")?, edge("max")?);
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Ok(Some("NULL".into()));
+        };
+        let from = f.from.map_or(lo, |x| x.max(lo));
+        let to = f.to.map_or(hi, |x| x.min(hi + 1));
+        if to < from {
+            return Ok(Some("NULL".into()));
+        }
+        let (h0, h1) = (from.div_euclid(HOUR_US), to.div_euclid(HOUR_US));
+        if h1 - h0 > MAX_HOURS {
+            return Ok(None);
+        }
+        Ok(Some(
+            (h0..=h1)
+                .map(|h| h.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ))
+    }
+}
+
+const HOUR_US: i64 = 3_600_000_000;
 
 /// `%text%` for LIKE, with LIKE's wildcards taken literally.
 fn like(s: &str) -> Sql {
@@ -335,22 +377,30 @@ fn json(s: String) -> serde_json::Value {
     serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))
 }
 
-/// Columns common to the three tables.
-fn common(w: &mut Where, f: &Filter, time: &str, time_end: &str) {
+/// Columns common to the three tables. `hours`: see [`Where::nets`].
+fn common(w: &mut Where, f: &Filter, time: &str, time_end: &str, hours: Option<&str>) {
+    let by_address = by_address(f);
+    // With an address filter on a table with hour-led address indexes, the time bounds are
+    // kept off the time index (`+`): the address indexes select far fewer rows.
+    let plus = if by_address && hours.is_some() {
+        "+"
+    } else {
+        ""
+    };
     if let Some(from) = f.from {
-        w.push(format!("{time_end} >= ?"), [Sql::Integer(from)]);
+        w.push(format!("{plus}{time_end} >= ?"), [Sql::Integer(from)]);
     }
     if let Some(to) = f.to {
-        w.push(format!("{time} < ?"), [Sql::Integer(to)]);
+        w.push(format!("{plus}{time} < ?"), [Sql::Integer(to)]);
     }
-    w.nets(&["src_key", "dest_key"], &f.net);
-    w.nets(&["src_key"], &f.src_net);
-    w.nets(&["dest_key"], &f.dest_net);
+    w.nets(&["src_key", "dest_key"], &f.net, hours);
+    w.nets(&["src_key"], &f.src_net, hours);
+    w.nets(&["dest_key"], &f.dest_net, hours);
     if let Some(scope) = &f.scope {
         if scope.is_empty() {
             w.push("0", []);
         } else {
-            w.nets(&["src_key", "dest_key"], scope);
+            w.nets(&["src_key", "dest_key"], scope, hours);
         }
     }
     if !f.port.is_empty() {
@@ -371,7 +421,21 @@ fn common(w: &mut Where, f: &Filter, time: &str, time_end: &str) {
     }
 }
 
-fn sort_clause(page: &Page, allowed: &[(&str, &str)], default: &str) -> Result<String, StoreError> {
+/// Whether `f` selects by address (then the hour-led address indexes are the way in).
+fn by_address(f: &Filter) -> bool {
+    !(f.net.is_empty() && f.src_net.is_empty() && f.dest_net.is_empty())
+        || f.scope.as_ref().is_some_and(|s| !s.is_empty())
+}
+
+/// `ORDER BY`; with `unindexed`, the sort does not walk the time index (`+ts`): the rows are
+/// found through the address indexes and sorted, instead of scanning the time index for rows
+/// of the address.
+fn sort_clause(
+    page: &Page,
+    allowed: &[(&str, &str)],
+    default: &str,
+    unindexed: bool,
+) -> Result<String, StoreError> {
     let key = page.sort.as_deref().unwrap_or(default);
     let Some((_, expr)) = allowed.iter().find(|(k, _)| *k == key) else {
         let names: Vec<&str> = allowed.iter().map(|(k, _)| *k).collect();
@@ -384,7 +448,8 @@ fn sort_clause(page: &Page, allowed: &[(&str, &str)], default: &str) -> Result<S
         Order::Desc => "DESC",
         Order::Asc => "ASC",
     };
-    Ok(format!("ORDER BY {expr} {dir}, id {dir}"))
+    let plus = if unindexed { "+" } else { "" };
+    Ok(format!("ORDER BY {plus}{expr} {dir}, {plus}id {dir}"))
 }
 
 fn limits(page: &Page) -> Result<(i64, i64), StoreError> {
@@ -417,7 +482,8 @@ impl Store {
     /// Flows that started in the range.
     pub fn flows(&self, f: &Filter, page: &Page) -> Result<Vec<FlowRow>, StoreError> {
         let mut w = Where::default();
-        common(&mut w, f, "ts", "ts");
+        let hours = self.hours("flows", f)?;
+        common(&mut w, f, "ts", "ts", hours.as_deref());
         if let Some(t) = &f.text {
             w.push(
                 "flow_id IN (SELECT flow_id FROM events WHERE text LIKE ? ESCAPE '\\')",
@@ -438,6 +504,7 @@ impl Store {
                 ("app_proto", "app_proto"),
             ],
             "time",
+            hours.is_some() && by_address(f),
         )?;
         let (limit, offset) = limits(page)?;
         let mut params = w.params.clone();
@@ -490,6 +557,7 @@ impl Store {
                 ("status", "status"),
             ],
             "time",
+            false,
         )?;
         let (limit, offset) = limits(page)?;
         w.params.push(Sql::Integer(limit));
@@ -507,7 +575,8 @@ impl Store {
     /// Application-layer and other events in the range.
     pub fn events(&self, f: &Filter, page: &Page) -> Result<Vec<EventRow>, StoreError> {
         let mut w = Where::default();
-        common(&mut w, f, "ts", "ts");
+        let hours = self.hours("events", f)?;
+        common(&mut w, f, "ts", "ts", hours.as_deref());
         if let Some(t) = &f.event_type {
             w.push("event_type = ?", [Sql::Text(t.clone())]);
         }
@@ -518,6 +587,7 @@ impl Store {
             page,
             &[("time", "ts"), ("event_type", "event_type")],
             "time",
+            hours.is_some() && by_address(f),
         )?;
         let (limit, offset) = limits(page)?;
         w.params.push(Sql::Integer(limit));
@@ -615,7 +685,8 @@ impl Store {
                         _ => "1",
                     };
                     let mut w = Where::default();
-                    common(&mut w, f, "ts", "ts");
+                    let hours = self.hours("flows", f)?;
+                    common(&mut w, f, "ts", "ts", hours.as_deref());
                     let sql = format!(
                         "SELECT (ts / 1000000 / ?) * ? AS b, {g}, sum({v}) FROM flows {}
                          GROUP BY 1, 2 ORDER BY 1, 2",
@@ -690,10 +761,10 @@ impl Store {
                     if scope.is_empty() {
                         w.push("0", []);
                     } else {
-                        w.nets(&["ip_key"], scope);
+                        w.nets(&["ip_key"], scope, None);
                     }
                 }
-                w.nets(&["ip_key"], &f.net);
+                w.nets(&["ip_key"], &f.net, None);
                 (
                     format!(
                         "SELECT ip, sum(packets), sum(bytes), sum(flows) FROM rollup_hosts {}
@@ -727,7 +798,8 @@ impl Store {
                     "coalesce(app_proto, 'none')"
                 };
                 let mut w = Where::default();
-                common(&mut w, f, "ts", "ts");
+                let hours = self.hours("flows", f)?;
+                common(&mut w, f, "ts", "ts", hours.as_deref());
                 (
                     format!(
                         "SELECT {key}, sum(pkts_toserver + pkts_toclient),
@@ -799,7 +871,7 @@ pub(crate) fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRow> {
 /// Alerts overlapping the range (first seen before its end, last seen after its start).
 fn alert_where(f: &Filter) -> Where {
     let mut w = Where::default();
-    common(&mut w, f, "first_seen", "last_seen");
+    common(&mut w, f, "first_seen", "last_seen", None);
     if let Some(s) = f.sid {
         w.push("sid = ?", [Sql::Integer(i64::from(s))]);
     }

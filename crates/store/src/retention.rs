@@ -10,9 +10,6 @@ use std::time::Duration;
 use rusqlite::{params, Connection};
 use serde::{de, Deserialize, Deserializer, Serialize};
 
-/// Rows deleted per statement (keeps each write short).
-const CHUNK: i64 = 5_000;
-
 /// Limits of one table group.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -115,9 +112,17 @@ const ROLLUPS: &[Group] = &[
 ];
 
 impl Retention {
-    /// One pass: deletes what is past its age or over its size; returns the rows deleted.
-    pub fn enforce(&self, conn: &Connection) -> rusqlite::Result<u64> {
-        let mut deleted = 0;
+    /// One step: deletes up to `budget` rows past their age (and, with `check_size`, the
+    /// oldest tenth of each group over its size). Returns the rows deleted and whether there is
+    /// more to do.
+    pub fn enforce(
+        &self,
+        conn: &Connection,
+        budget: i64,
+        check_size: bool,
+    ) -> rusqlite::Result<(u64, bool)> {
+        let mut deleted = 0u64;
+        let mut behind = false;
         for (limits, groups) in [
             (&self.flows, FLOWS),
             (&self.events, EVENTS),
@@ -127,31 +132,37 @@ impl Retention {
             for g in groups {
                 // Rollups count in seconds, the rest in microseconds.
                 let unit = if g.time == "minute" { 1 } else { 1_000_000 };
-                if let Some(age) = limits.max_age {
-                    let newest: Option<i64> = conn.query_row(
-                        &format!("SELECT max({}) FROM {}", g.time, g.table),
-                        [],
-                        |r| r.get(0),
-                    )?;
-                    if let Some(newest) = newest {
-                        let cutoff = newest - (age.as_secs() as i64) * unit;
-                        deleted += delete_before(conn, g, cutoff)?;
-                    }
+                let Some(age) = limits.max_age else { continue };
+                let newest: Option<i64> = conn.query_row(
+                    &format!("SELECT max({}) FROM {}", g.time, g.table),
+                    [],
+                    |r| r.get(0),
+                )?;
+                if let Some(newest) = newest {
+                    let cutoff = newest - (age.as_secs() as i64) * unit;
+                    let n = delete_before(conn, g, cutoff, budget)?;
+                    deleted += n;
+                    behind |= n as i64 >= budget;
                 }
             }
-            if let Some(mb) = limits.max_size_mb {
-                deleted += shrink(conn, groups, mb << 20)?;
+            if check_size {
+                if let Some(mb) = limits.max_size_mb {
+                    let (n, over) = shrink(conn, groups, mb << 20)?;
+                    deleted += n;
+                    behind |= over;
+                }
             }
         }
         if deleted > 0 {
             // Gives freed pages back to the file system (auto_vacuum = INCREMENTAL).
             conn.execute_batch("PRAGMA incremental_vacuum")?;
         }
-        Ok(deleted)
+        Ok((deleted, behind))
     }
 }
 
-fn delete_before(conn: &Connection, g: &Group, cutoff: i64) -> rusqlite::Result<u64> {
+/// Deletes up to `limit` rows older than `cutoff`.
+fn delete_before(conn: &Connection, g: &Group, cutoff: i64, limit: i64) -> rusqlite::Result<u64> {
     if g.time == "minute" {
         // Rollups (WITHOUT ROWID, small): one statement.
         let n = conn.execute(
@@ -160,21 +171,15 @@ fn delete_before(conn: &Connection, g: &Group, cutoff: i64) -> rusqlite::Result<
         )?;
         return Ok(n as u64);
     }
-    let mut total = 0u64;
-    loop {
-        let n = conn.execute(
-            &format!(
-                "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE {c} < ?1 LIMIT ?2)",
-                t = g.table,
-                c = g.time
-            ),
-            params![cutoff, CHUNK],
-        )?;
-        total += n as u64;
-        if (n as i64) < CHUNK {
-            return Ok(total);
-        }
-    }
+    let n = conn.execute(
+        &format!(
+            "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE {c} < ?1 LIMIT ?2)",
+            t = g.table,
+            c = g.time
+        ),
+        params![cutoff, limit],
+    )?;
+    Ok(n as u64)
 }
 
 /// Bytes of a table and its indexes.
@@ -188,63 +193,54 @@ fn table_bytes(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
     Ok(n.unwrap_or(0).max(0) as u64)
 }
 
-/// Deletes the oldest tenth of each table of the group while the group is over `cap` bytes.
-fn shrink(conn: &Connection, groups: &[Group], cap: u64) -> rusqlite::Result<u64> {
+/// When the group is over `cap` bytes, deletes the oldest tenth of each of its tables.
+/// Returns the rows deleted and whether it was over.
+fn shrink(conn: &Connection, groups: &[Group], cap: u64) -> rusqlite::Result<(u64, bool)> {
+    let mut size = 0;
+    for g in groups {
+        size += table_bytes(conn, g.table)?;
+    }
+    if size <= cap {
+        return Ok((0, false));
+    }
     let mut deleted = 0;
-    for _ in 0..20 {
-        let mut size = 0;
-        for g in groups {
-            size += table_bytes(conn, g.table)?;
-        }
-        if size <= cap {
-            break;
-        }
-        let mut round = 0;
-        for g in groups {
-            let rows: i64 =
-                conn.query_row(&format!("SELECT count(*) FROM {}", g.table), [], |r| {
-                    r.get(0)
-                })?;
-            let cut = (rows / 10).max(1);
-            if g.time == "minute" {
-                // The minute at the cut: everything older goes.
-                let at: Option<i64> = conn
-                    .query_row(
-                        &format!(
-                            "SELECT minute FROM {} ORDER BY minute LIMIT 1 OFFSET ?1",
-                            g.table
-                        ),
-                        [cut],
-                        |r| r.get(0),
-                    )
-                    .or_else(|e| match e {
-                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                        e => Err(e),
-                    })?;
-                if let Some(at) = at {
-                    round += delete_before(conn, g, at)?;
-                }
-            } else {
-                // The oldest tenth, by time then insertion order.
-                round += conn.execute(
+    for g in groups {
+        let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", g.table), [], |r| {
+            r.get(0)
+        })?;
+        let cut = (rows / 10).max(1);
+        if g.time == "minute" {
+            // The minute at the cut: everything older goes.
+            let at: Option<i64> = conn
+                .query_row(
                     &format!(
-                        "DELETE FROM {t} WHERE rowid IN
-                         (SELECT rowid FROM {t} ORDER BY {c}, rowid LIMIT ?1)",
-                        t = g.table,
-                        c = g.time
+                        "SELECT minute FROM {} ORDER BY minute LIMIT 1 OFFSET ?1",
+                        g.table
                     ),
                     [cut],
-                )? as u64;
+                    |r| r.get(0),
+                )
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })?;
+            if let Some(at) = at {
+                deleted += delete_before(conn, g, at, i64::MAX)?;
             }
+        } else {
+            // The oldest tenth, by time then insertion order.
+            deleted += conn.execute(
+                &format!(
+                    "DELETE FROM {t} WHERE rowid IN
+                     (SELECT rowid FROM {t} ORDER BY {c}, rowid LIMIT ?1)",
+                    t = g.table,
+                    c = g.time
+                ),
+                [cut],
+            )? as u64;
         }
-        if round == 0 {
-            break;
-        }
-        deleted += round;
-        // Freed pages still count in dbstat until the file gives them back.
-        conn.execute_batch("PRAGMA incremental_vacuum")?;
     }
-    Ok(deleted)
+    Ok((deleted, true))
 }
 
 /// Bytes of the database in use (pages minus free pages).

@@ -11,7 +11,7 @@ use crate::{Ctx, StoreError};
 /// The migrations, in order: (version, SQL).
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
-    (2, include_str!("../migrations/0002_rollup_ranges.sql")),
+    (2, include_str!("../migrations/0002_alert_flow.sql")),
     (3, include_str!("../migrations/0003_users.sql")),
 ];
 
