@@ -1173,21 +1173,6 @@ fn main() -> Result<()> {
         Ok(s.series(Metric::Bytes, SeriesGroup::AppProto, &day, 300)?
             .len())
     })?;
-    // What the writer's maintenance would leave: every minute cut to its top hosts. A
-    // writer cuts a minute only in a maintenance pass (every 30 s) once the minute is
-    // complete, so the minutes it wrote last, and all of a short run's, stay whole.
-    let top_n = IngestConfig::default().top_n as i64;
-    store.conn().execute(
-        "DELETE FROM rollup_hosts WHERE (minute, role, ip) IN (SELECT minute, role, ip FROM
-         (SELECT minute, role, ip, row_number() OVER (PARTITION BY minute, role
-          ORDER BY bytes DESC) AS rn FROM rollup_hosts) WHERE rn > ?1)",
-        [top_n],
-    )?;
-    let rollup_hosts_cut = store.count("rollup_hosts")?;
-    let mut top_cut = Times::default();
-    top_cut.run(&store, &mut evicted, |s| {
-        Ok(s.top(TopKind::Talkers, Metric::Bytes, &day, 10)?.len())
-    })?;
     let load_end = loadavg();
 
     // ---- the report ----
@@ -1349,10 +1334,6 @@ fn main() -> Result<()> {
         ("flows, 1 h, one /24, top 100 by bytes", &by_bytes),
         ("top talkers by bytes, 24 h", &top),
         ("series bytes by app_proto, 24 h, 300 s", &series),
-        (
-            "top talkers by bytes, 24 h, every minute cut to its top hosts",
-            &top_cut,
-        ),
     ] {
         row(w, &format!("{name}: cold"), &t.cold_disk);
         row(w, &format!("{name}: new connection"), &t.cold_conn);
@@ -1360,8 +1341,7 @@ fn main() -> Result<()> {
     }
     let _ = writeln!(
         w,
-        "\nTop talkers returned {top_rows} rows, the series {series_rows} points. The last rows: rollup_hosts cut here to the top {top_n} hosts of every minute and role ({} rows left of {}), as the writer's maintenance does for minutes complete at one of its passes.\n",
-        group(rollup_hosts_cut),
+        "\nTop talkers returned {top_rows} rows, the series {series_rows} points, from {} rows of rollup_hosts (each minute's top hosts; a flow ending in a minute already written adds rows to it).\n",
         group(rollup_hosts)
     );
     let _ = writeln!(
