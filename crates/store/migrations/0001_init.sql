@@ -24,7 +24,7 @@ CREATE TABLE flows (
     state           TEXT,
     reason          TEXT,
     alerted         INTEGER NOT NULL DEFAULT 0,
-    event           TEXT NOT NULL       -- the EVE line
+    event           TEXT NOT NULL       -- the EVE event minus what the columns hold (JSON)
 );
 -- Address indexes lead with the hour: rows written together stay together (an index keyed by
 -- address alone is written all over, and outgrows the cache as the table grows), and a CIDR

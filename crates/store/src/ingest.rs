@@ -469,6 +469,74 @@ impl Line<'_> {
     }
 }
 
+/// What a flow event holds beyond the `flows` columns (`tcp`, `community_id`, `flow.age`,
+/// VLANs, tunnels, ICMP, …): stored instead of the whole line, which the columns would
+/// repeat — the flow's row is then about half as large, and the store is write-bound.
+/// [`crate::query`] puts the event back together.
+fn flow_rest(text: &str, f: &FlowObj<'_>) -> String {
+    use serde_json::value::RawValue;
+    type Members<'a> = indexmap::IndexMap<&'a str, &'a RawValue>;
+    const COLUMNS: [&str; 8] = [
+        "flow_id",
+        "event_type",
+        "src_ip",
+        "src_port",
+        "dest_ip",
+        "dest_port",
+        "proto",
+        "app_proto",
+    ];
+    const FLOW_COLUMNS: [&str; 9] = [
+        "pkts_toserver",
+        "pkts_toclient",
+        "bytes_toserver",
+        "bytes_toclient",
+        "start",
+        "end",
+        "state",
+        "reason",
+        "alerted",
+    ];
+    // Members are sliced out as they are (no tree is built): this runs for every flow.
+    let Ok(top) = serde_json::from_str::<Members<'_>>(text) else {
+        return text.to_string(); // keys with escapes: kept whole (read back as is)
+    };
+    let end = f.end.as_deref().map(|e| format!("\"{e}\""));
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    let put = |out: &mut String, k: &str, v: &str| {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(k);
+        out.push_str("\":");
+        out.push_str(v);
+    };
+    for (k, v) in &top {
+        if COLUMNS.contains(k) || (*k == "timestamp" && end.as_deref() == Some(v.get())) {
+            continue;
+        }
+        if *k == "flow" {
+            let Ok(inner) = serde_json::from_str::<Members<'_>>(v.get()) else {
+                return text.to_string();
+            };
+            let mut obj = String::from("{");
+            for (ik, iv) in &inner {
+                if !FLOW_COLUMNS.contains(ik) {
+                    put(&mut obj, ik, iv.get());
+                }
+            }
+            obj.push('}');
+            put(&mut out, k, &obj);
+        } else {
+            put(&mut out, k, v.get());
+        }
+    }
+    out.push('}');
+    out
+}
+
 fn us(ts: &str) -> Option<i64> {
     nta_event::parse_timestamp(ts).map(|ns| (ns / 1000) as i64)
 }
@@ -795,7 +863,7 @@ impl Writer {
                 f.state.as_deref(),
                 f.reason.as_deref(),
                 f.alerted,
-                text,
+                flow_rest(text, f),
                 start.div_euclid(HOUR_US),
             ])?;
         let packets = (f.pkts_toserver + f.pkts_toclient) as i64;

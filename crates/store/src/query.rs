@@ -513,16 +513,15 @@ impl Store {
         self.rows(
             &format!(
                 "SELECT id, ts, ts_end, flow_id, src_ip, src_port, dest_ip, dest_port, proto,
-                 app_proto, pkts_toserver + pkts_toclient, bytes_toserver + bytes_toclient,
+                 app_proto, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient,
                  state, reason, alerted, event FROM flows {} {order} LIMIT ? OFFSET ?",
                 w.sql()
             ),
             params,
             |r| {
-                Ok(FlowRow {
-                    id: r.get(0)?,
-                    start: ts(r.get(1)?),
-                    end: ts(r.get(2)?),
+                let c = FlowColumns {
+                    start: r.get(1)?,
+                    end: r.get(2)?,
                     flow_id: r.get(3)?,
                     src_ip: r.get(4)?,
                     src_port: r.get(5)?,
@@ -530,12 +529,30 @@ impl Store {
                     dest_port: r.get(7)?,
                     proto: r.get(8)?,
                     app_proto: r.get(9)?,
-                    packets: r.get(10)?,
-                    bytes: r.get(11)?,
-                    state: r.get(12)?,
-                    reason: r.get(13)?,
-                    alerted: r.get(14)?,
-                    event: json(r.get(15)?),
+                    pkts: [r.get(10)?, r.get(11)?],
+                    bytes: [r.get(12)?, r.get(13)?],
+                    state: r.get(14)?,
+                    reason: r.get(15)?,
+                    alerted: r.get(16)?,
+                };
+                let event = c.event(r.get(17)?);
+                Ok(FlowRow {
+                    id: r.get(0)?,
+                    start: ts(c.start),
+                    end: ts(c.end),
+                    flow_id: c.flow_id,
+                    packets: c.pkts[0] + c.pkts[1],
+                    bytes: c.bytes[0] + c.bytes[1],
+                    event,
+                    src_ip: c.src_ip,
+                    src_port: c.src_port,
+                    dest_ip: c.dest_ip,
+                    dest_port: c.dest_port,
+                    proto: c.proto,
+                    app_proto: c.app_proto,
+                    state: c.state,
+                    reason: c.reason,
+                    alerted: c.alerted,
                 })
             },
         )
@@ -832,6 +849,81 @@ impl Store {
                 flows: r.get(3)?,
             })
         })
+    }
+}
+
+/// A flow row's columns.
+struct FlowColumns {
+    start: i64,
+    end: i64,
+    flow_id: Option<i64>,
+    src_ip: String,
+    src_port: Option<u16>,
+    dest_ip: String,
+    dest_port: Option<u16>,
+    proto: String,
+    app_proto: Option<String>,
+    pkts: [i64; 2],
+    bytes: [i64; 2],
+    state: Option<String>,
+    reason: Option<String>,
+    alerted: bool,
+}
+
+impl FlowColumns {
+    /// The EVE flow event: the columns and what the row kept beyond them (see
+    /// `ingest::flow_rest`), in EVE's order.
+    fn event(&self, rest: String) -> serde_json::Value {
+        use serde_json::{Map, Value};
+        let Ok(Value::Object(mut rest)) = serde_json::from_str::<Value>(&rest) else {
+            return Value::String(rest);
+        };
+        if rest.contains_key("event_type") {
+            return Value::Object(rest); // a whole event
+        }
+        let mut m = Map::new();
+        let stamp = rest
+            .remove("timestamp")
+            .unwrap_or_else(|| Value::String(ts(self.end)));
+        m.insert("timestamp".into(), stamp);
+        if let Some(id) = self.flow_id {
+            m.insert("flow_id".into(), Value::from(id as u64));
+        }
+        m.insert("event_type".into(), "flow".into());
+        m.insert("src_ip".into(), self.src_ip.clone().into());
+        if let Some(p) = self.src_port {
+            m.insert("src_port".into(), p.into());
+        }
+        m.insert("dest_ip".into(), self.dest_ip.clone().into());
+        if let Some(p) = self.dest_port {
+            m.insert("dest_port".into(), p.into());
+        }
+        m.insert("proto".into(), self.proto.clone().into());
+        if let Some(a) = &self.app_proto {
+            m.insert("app_proto".into(), a.clone().into());
+        }
+        let mut flow = Map::new();
+        flow.insert("pkts_toserver".into(), self.pkts[0].into());
+        flow.insert("pkts_toclient".into(), self.pkts[1].into());
+        flow.insert("bytes_toserver".into(), self.bytes[0].into());
+        flow.insert("bytes_toclient".into(), self.bytes[1].into());
+        flow.insert("start".into(), ts(self.start).into());
+        flow.insert("end".into(), ts(self.end).into());
+        let kept = match rest.remove("flow") {
+            Some(Value::Object(o)) => o,
+            _ => Map::new(),
+        };
+        flow.extend(kept);
+        if let Some(st) = &self.state {
+            flow.insert("state".into(), st.clone().into());
+        }
+        if let Some(r) = &self.reason {
+            flow.insert("reason".into(), r.clone().into());
+        }
+        flow.insert("alerted".into(), self.alerted.into());
+        m.insert("flow".into(), Value::Object(flow));
+        m.extend(rest);
+        Value::Object(m)
     }
 }
 

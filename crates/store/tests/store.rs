@@ -341,3 +341,60 @@ fn a_live_queue_that_is_full_drops_and_counts() {
     assert!(stored < 20_000);
     assert_eq!(stored + store.counter("events_dropped").unwrap(), 20_000);
 }
+
+/// A flow comes back as the same EVE event it went in as, though its row keeps only what the
+/// columns do not hold.
+#[test]
+fn flow_events_come_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases");
+    let mut originals: Vec<serde_json::Value> = Vec::new();
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(&cases).unwrap() {
+        let p = entry.unwrap().path();
+        if !p.to_string_lossy().ends_with(".events.jsonl") {
+            continue;
+        }
+        for l in std::fs::read_to_string(&p).unwrap().lines() {
+            if l.contains(r#""event_type":"flow""#) {
+                originals.push(serde_json::from_str(l).unwrap());
+                lines.push(l.to_string());
+            }
+        }
+    }
+    assert!(lines.len() > 50, "{} flow events", lines.len());
+    ingest(&store, &lines);
+    let page = Page {
+        limit: 10_000,
+        ..Page::default()
+    };
+    let stored: Vec<serde_json::Value> = store
+        .flows(&Filter::default(), &page)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.event)
+        .collect();
+    assert_eq!(stored.len(), originals.len());
+    let key = |v: &serde_json::Value| v.to_string();
+    let mut a: Vec<String> = originals.iter().map(key).collect();
+    let mut b: Vec<String> = stored
+        .iter()
+        .map(|v| {
+            // Same members, maybe in another order: compare sorted.
+            let original = originals
+                .iter()
+                .find(|o| {
+                    o["flow_id"] == v["flow_id"]
+                        && o["flow"]["start"] == v["flow"]["start"]
+                        && o["src_port"] == v["src_port"]
+                })
+                .unwrap_or_else(|| panic!("no original for {v}"));
+            assert_eq!(original, v, "round trip");
+            key(original)
+        })
+        .collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
