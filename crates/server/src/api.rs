@@ -45,6 +45,47 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// Query parameters whose errors (unknown or malformed parameters) are 400s in the API's JSON.
+pub struct Q<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Q(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+impl<T> std::ops::Deref for Q<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Path parameters whose errors are 400s in the API's JSON.
+pub struct P<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for P<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| P(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
 // ---- health and metrics ------------------------------------------------------------------
 
 /// `GET /healthz`
@@ -112,7 +153,7 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
         "flows_active",
         "gauge",
         "Flows in the table now.",
-        counter(&s, "engine.flows_active"),
+        counter(&s, "flow.active"),
     );
     m(
         "alerts_total",
@@ -477,7 +518,7 @@ fn strip_payloads(v: &mut Value) {
 
 fn query<P: crate::auth::Need>(
     auth: &Auth<P>,
-    q: &Query<HistoryQuery>,
+    q: &Q<HistoryQuery>,
 ) -> Result<(Filter, Page), ApiError> {
     Ok((q.filter(auth.scope())?, q.page()?))
 }
@@ -486,7 +527,7 @@ fn query<P: crate::auth::Need>(
 pub async fn flows(
     State(st): State<AppState>,
     auth: Auth<perm::ViewDashboards>,
-    q: Query<HistoryQuery>,
+    q: Q<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (f, p) = query(&auth, &q)?;
     let rows = st.db(move |s| Ok(s.flows(&f, &p)?)).await?;
@@ -497,7 +538,7 @@ pub async fn flows(
 pub async fn events(
     State(st): State<AppState>,
     auth: Auth<perm::ViewDashboards>,
-    q: Query<HistoryQuery>,
+    q: Q<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (f, p) = query(&auth, &q)?;
     let payloads = auth.principal().can(Permission::ViewPayloads);
@@ -512,7 +553,7 @@ pub async fn events(
 pub async fn alerts(
     State(st): State<AppState>,
     auth: Auth<perm::ViewDashboards>,
-    q: Query<HistoryQuery>,
+    q: Q<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (f, p) = query(&auth, &q)?;
     let payloads = auth.principal().can(Permission::ViewPayloads);
@@ -527,7 +568,7 @@ pub async fn alerts(
 pub async fn alert(
     State(st): State<AppState>,
     auth: Auth<perm::ViewDashboards>,
-    Path(id): Path<i64>,
+    P(id): P<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = auth.scope();
     let payloads = auth.principal().can(Permission::ViewPayloads);
@@ -579,7 +620,7 @@ async fn visible_alert(st: &AppState, id: i64, scope: Option<Vec<IpNet>>) -> Res
 pub async fn alert_status(
     State(st): State<AppState>,
     auth: Auth<perm::TriageAlerts>,
-    Path(id): Path<i64>,
+    P(id): P<i64>,
     Body(b): Body<StatusChange>,
 ) -> Result<StatusCode, ApiError> {
     let status = AlertStatus::parse(&b.status)?;
@@ -593,7 +634,7 @@ pub async fn alert_status(
 pub async fn alert_comment(
     State(st): State<AppState>,
     auth: Auth<perm::TriageAlerts>,
-    Path(id): Path<i64>,
+    P(id): P<i64>,
     Body(b): Body<CommentBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     if b.text.len() > 10_000 {
@@ -609,7 +650,7 @@ pub async fn alert_comment(
 pub async fn alert_assign(
     State(st): State<AppState>,
     auth: Auth<perm::TriageAlerts>,
-    Path(id): Path<i64>,
+    P(id): P<i64>,
     Body(b): Body<AssignBody>,
 ) -> Result<StatusCode, ApiError> {
     visible_alert(&st, id, auth.scope()).await?;
@@ -623,7 +664,7 @@ pub async fn alert_assign(
 pub async fn series(
     State(st): State<AppState>,
     auth: Auth<perm::ViewDashboards>,
-    q: Query<HistoryQuery>,
+    q: Q<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let f = q.filter(auth.scope())?;
     let metric = parse_metric(q.metric.as_deref().unwrap_or("bytes"))?;
@@ -666,7 +707,7 @@ fn parse_metric(m: &str) -> Result<Metric, ApiError> {
 pub async fn top(
     State(st): State<AppState>,
     auth: Auth<perm::ViewDashboards>,
-    q: Query<HistoryQuery>,
+    q: Q<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let f = q.filter(auth.scope())?;
     let metric = parse_metric(q.metric.as_deref().unwrap_or("bytes"))?;
@@ -697,7 +738,7 @@ pub async fn stats(State(st): State<AppState>, _a: Auth<perm::ViewDashboards>) -
 pub async fn stream(
     State(st): State<AppState>,
     auth: Auth<perm::ViewDashboards>,
-    Query(q): Query<StreamQuery>,
+    Q(q): Q<StreamQuery>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let types: Vec<String> = q
         .types
@@ -706,6 +747,7 @@ pub async fn stream(
         .map(|t| t.trim().to_string())
         .collect();
     let scope = auth.scope();
+    let payloads = auth.principal().can(Permission::ViewPayloads);
     let rx = st.live().subscribe();
     let stream = BroadcastStream::new(rx).filter_map(move |item| {
         let ev = match item {
@@ -729,9 +771,20 @@ pub async fn stream(
                 return None;
             }
         }
-        Some(Ok(SseEvent::default()
-            .event(ev.kind.clone())
-            .data(ev.json.clone())))
+        // What only `view_payloads` may see is taken out (as in the history answers).
+        let data = if !payloads && (ev.json.contains("\"payload") || ev.json.contains("\"packet\""))
+        {
+            match serde_json::from_str::<Value>(&ev.json) {
+                Ok(mut v) => {
+                    strip_payloads(&mut v);
+                    v.to_string()
+                }
+                Err(_) => return None,
+            }
+        } else {
+            ev.json.clone()
+        };
+        Some(Ok(SseEvent::default().event(ev.kind.clone()).data(data)))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
@@ -785,7 +838,7 @@ pub async fn add_suppression(
 pub async fn remove_suppression(
     State(st): State<AppState>,
     auth: Auth<perm::TriageAlerts>,
-    Path(id): Path<i64>,
+    P(id): P<i64>,
 ) -> Result<StatusCode, ApiError> {
     let a = st.alerting()?.clone();
     let who = auth.name().to_string();
@@ -859,7 +912,7 @@ pub async fn add_channel(
 pub async fn update_channel(
     State(st): State<AppState>,
     auth: Auth<perm::ManageChannels>,
-    Path(name): Path<String>,
+    P(name): P<String>,
     Body(b): Body<nta_alert::ChannelConfig>,
 ) -> Result<StatusCode, ApiError> {
     let n = name.clone();
@@ -874,7 +927,7 @@ pub async fn update_channel(
 pub async fn remove_channel(
     State(st): State<AppState>,
     auth: Auth<perm::ManageChannels>,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<StatusCode, ApiError> {
     let n = name.clone();
     channel_change(&st, &auth.who, "channel_removed", name, move |a| {
@@ -888,7 +941,7 @@ pub async fn remove_channel(
 pub async fn test_channel(
     State(st): State<AppState>,
     auth: Auth<perm::ManageChannels>,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Json<Value>, ApiError> {
     let n = name.clone();
     let r = channel_change(&st, &auth.who, "channel_tested", name, move |a| {
@@ -986,7 +1039,7 @@ mod double_option {
 pub async fn change_user(
     State(st): State<AppState>,
     auth: Auth<perm::ManageUsers>,
-    Path(name): Path<String>,
+    P(name): P<String>,
     Body(b): Body<UserChange>,
 ) -> Result<StatusCode, ApiError> {
     let nets = match b.networks {
@@ -1030,7 +1083,7 @@ pub async fn list_roles(
 pub async fn put_role(
     State(st): State<AppState>,
     auth: Auth<perm::ManageUsers>,
-    Path(name): Path<String>,
+    P(name): P<String>,
     Body(mut b): Body<RoleInfo>,
 ) -> Result<StatusCode, ApiError> {
     b.name = name;
@@ -1108,7 +1161,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(st): State<AppState>,
     who: Authenticated,
-    Path(id): Path<i64>,
+    P(id): P<i64>,
 ) -> Result<StatusCode, ApiError> {
     let uid = (!who.principal.can(Permission::ManageUsers)).then_some(who.principal.user.id);
     let name = who.principal.user.name.clone();
@@ -1133,7 +1186,7 @@ pub async fn revoke_token(
 pub async fn audit(
     State(st): State<AppState>,
     _a: Auth<perm::ManageSystem>,
-    q: Query<HistoryQuery>,
+    q: Q<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     let offset = q.offset.unwrap_or(0);
@@ -1152,7 +1205,7 @@ pub async fn config(State(st): State<AppState>, _a: Auth<perm::ManageSystem>) ->
 pub async fn get_setting(
     State(st): State<AppState>,
     who: Authenticated,
-    Path(key): Path<String>,
+    P(key): P<String>,
 ) -> Result<Json<Value>, ApiError> {
     let uid = who.principal.user.id;
     let v: Option<String> = st
@@ -1178,7 +1231,7 @@ pub async fn get_setting(
 pub async fn put_setting(
     State(st): State<AppState>,
     who: Authenticated,
-    Path(key): Path<String>,
+    P(key): P<String>,
     Body(v): Body<Value>,
 ) -> Result<StatusCode, ApiError> {
     if key.is_empty()

@@ -213,8 +213,10 @@ pub fn roles(conn: &Connection) -> Result<Vec<RoleInfo>, UserError> {
 
 /// A role.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct RoleInfo {
-    /// Name.
+    /// Name (in `PUT /api/v1/roles/{name}`, the path's).
+    #[serde(default)]
     pub name: String,
     /// Permissions.
     pub permissions: Vec<Permission>,
@@ -542,8 +544,8 @@ pub fn session(
         conn.execute("DELETE FROM sessions WHERE id = ?1", [&id])?;
         return Ok(None);
     }
-    // Touch at most once a minute (no write per request).
-    if t - last > 60_000_000 {
+    // Touch at most once a minute, or a quarter of the idle time (no write per request).
+    if t - last > (limits.idle_us / 4).min(60_000_000) {
         conn.execute(
             "UPDATE sessions SET last_seen = ?2 WHERE id = ?1",
             params![id, t],
