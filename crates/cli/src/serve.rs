@@ -149,6 +149,8 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
     };
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("cannot listen on {listen}"))?;
+    // The port actually bound (`--listen 127.0.0.1:0` picks a free one).
+    let listen = listener.local_addr().unwrap_or(listen);
     if users::user_count(store.conn())? == 0 {
         let token = users::setup_token(store.conn())?;
         eprintln!(
@@ -226,6 +228,13 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
         })
         .context("starting the web server thread")?;
     let summary = run(&cfg, [Ok(source)], Box::new(out), opts);
+    if summary.is_ok() && !stop.load(Ordering::Relaxed) {
+        // A capture file replayed to its end: its history stays on show until Ctrl-C.
+        eprintln!("nta serve: the capture is done; still serving until Ctrl-C");
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
     stop.store(true, Ordering::Relaxed);
     let served = server
         .join()

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod live;
+mod pages;
 pub mod state;
 pub mod users;
 
@@ -57,6 +58,18 @@ const fn r(
 
 /// Routes anyone may call.
 pub const PUBLIC: &[RouteDoc] = &[
+    r(
+        "GET",
+        "/",
+        "A page with links (the web UI comes later)",
+        None,
+    ),
+    r(
+        "GET",
+        "/setup",
+        "The page of the one-time setup link: a form creating the first admin",
+        None,
+    ),
     r("GET", "/healthz", "Health: the store answers", None),
     r(
         "GET",
@@ -314,6 +327,8 @@ pub fn openapi() -> OpenApi {
 pub fn router(state: AppState) -> Router {
     let spec = openapi();
     Router::new()
+        .route("/", get(pages::home))
+        .route("/setup", get(pages::setup))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route(
