@@ -25,28 +25,9 @@ pub fn rule_files(cfg: &Config, cli: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// Each directory replaced by its `*.rules` files (sorted); files as they are.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if !p.is_dir() {
-            out.push(p.clone());
-            continue;
-        }
-        let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-            .with_context(|| format!("reading the rule directory {}", p.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "rules"))
-            .collect();
-        if found.is_empty() {
-            bail!("{}: no *.rules file in this directory", p.display());
-        }
-        found.sort();
-        out.extend(found);
-    }
-    Ok(out)
+    nta_engine::expand_rule_paths(paths).map_err(|e| anyhow::anyhow!(e))
 }
 
-/// Loads and compiles the rules; `None` when there are no rule files. Each rule left out is
-/// a warning naming the file:line and the reason.
 pub fn load(cfg: &Config, files: &[PathBuf], quiet: bool) -> Result<Option<Arc<RulesHandle>>> {
     if files.is_empty() {
         return Ok(None);

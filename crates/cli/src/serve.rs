@@ -122,10 +122,16 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
         })?)
     };
     cfg.store.path = Some(db.clone());
-    let rules = crate::rules::load(&cfg, &rule_files, false)?;
-    if let Some(h) = &rules {
-        crate::rules::reload_on_sighup(&cfg, a.rules.clone(), Arc::clone(h))?;
-    }
+    // The rules: -S (or rules.files, or the demo's), and the files uploaded through the API.
+    let given = if a.rules.is_empty() && !a.demo {
+        cfg.rules.files.clone()
+    } else {
+        rule_files.clone()
+    };
+    let rules_ctl = nta_server::rules::FileRules::start(&cfg, given, dir.join("rules"))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    reload_on_sighup(&rules_ctl)?;
+    let rules = Some(rules_ctl.handle());
     let history = crate::store::History::start(&cfg, &db, true)?;
     let live = Arc::new(Live::default());
     let state = AppState::new(
@@ -141,7 +147,8 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
         Some(history.alerting().clone()),
         Arc::clone(&live),
     )
-    .map_err(|e| anyhow::anyhow!(e.message))?;
+    .map_err(|e| anyhow::anyhow!(e.message))?
+    .with_rules(rules_ctl);
     let scheme = if a.tls_cert.is_some() {
         "https"
     } else {
@@ -247,6 +254,24 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
         summary.packets_read, summary.totals.flows.created
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP reloads the rules, as `nta rules reload` asks.
+fn reload_on_sighup(rules: &Arc<nta_server::rules::FileRules>) -> Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
+        .context("installing the SIGHUP handler")?;
+    let rules = Arc::clone(rules);
+    std::thread::Builder::new()
+        .name("nta-rules-reload".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if let Err(e) = nta_server::rules::RulesControl::reload(rules.as_ref()) {
+                    eprintln!("nta: error: rule reload failed, keeping the rules in force: {e}");
+                }
+            }
+        })
+        .context("starting the rule reload thread")?;
+    Ok(())
 }
 
 /// The engine's output: the store (and EVE file) and the live bus.

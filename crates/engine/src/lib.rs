@@ -26,4 +26,5 @@ pub use config::{
 };
 pub use detection::RulesHandle;
 pub use pipeline::{run, EngineError, Progress, RunOptions, StatsExtra, Summary};
+pub use rules::expand_rule_paths;
 pub use worker::Snapshot;

@@ -100,3 +100,29 @@ impl RulesSection {
         Ok((engine, set))
     }
 }
+
+/// Rule files from paths given by the user: a file as is, a directory as its `*.rules` files
+/// (sorted). The error names the directory.
+pub fn expand_rule_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+            .map_err(|e| format!("reading the rule directory {}: {e}", p.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "rules"))
+            .collect();
+        if found.is_empty() {
+            return Err(format!(
+                "{}: no *.rules file in this directory",
+                p.display()
+            ));
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}

@@ -1258,3 +1258,161 @@ pub async fn put_setting(
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ---- rules -------------------------------------------------------------------------------
+
+/// Rule search parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesQuery {
+    q: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// `GET /api/v1/rules?q=&limit=&offset=`
+pub async fn rules(
+    State(st): State<AppState>,
+    _a: Auth<perm::ManageRules>,
+    Q(q): Q<RulesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = st.rules()?;
+    let needle = q.q.unwrap_or_default().to_lowercase();
+    let list = tokio::task::spawn_blocking(move || r.list())
+        .await
+        .map_err(ApiError::internal)?;
+    let hits: Vec<Value> = list
+        .into_iter()
+        .filter(|v| {
+            needle.is_empty()
+                || v["msg"]
+                    .as_str()
+                    .is_some_and(|m| m.to_lowercase().contains(&needle))
+                || needle.parse::<u64>().is_ok_and(|n| v["sid"] == n)
+                || v["file"]
+                    .as_str()
+                    .is_some_and(|f| f.to_lowercase().contains(&needle))
+        })
+        .collect();
+    let total = hits.len();
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let page: Vec<Value> = hits
+        .into_iter()
+        .skip(q.offset.unwrap_or(0))
+        .take(limit)
+        .collect();
+    Ok(Json(json!({ "total": total, "rules": page })))
+}
+
+/// `GET /api/v1/rules/report`
+pub async fn rules_report(
+    State(st): State<AppState>,
+    _a: Auth<perm::ManageRules>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(st.rules()?.report()))
+}
+
+async fn rules_change(
+    st: &AppState,
+    who: &Authenticated,
+    action: &'static str,
+    target: String,
+    f: impl FnOnce(&dyn crate::rules::RulesControl) -> Result<Value, String> + Send + 'static,
+) -> Result<Json<Value>, ApiError> {
+    let r = st.rules()?;
+    let out = tokio::task::spawn_blocking(move || f(r.as_ref()))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::bad_request)?;
+    let actor = who.principal.user.name.clone();
+    let addr = who.address.clone();
+    st.db(move |s| {
+        users::audit(
+            s.conn(),
+            Some(&actor),
+            Some(&addr),
+            action,
+            Some(&target),
+            None,
+        )?;
+        Ok(())
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// `POST /api/v1/rules/reload`
+pub async fn rules_reload(
+    State(st): State<AppState>,
+    a: Auth<perm::ManageRules>,
+) -> Result<Json<Value>, ApiError> {
+    rules_change(&st, &a.who, "rules_reloaded", String::new(), |r| r.reload()).await
+}
+
+/// Rule text.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleText {
+    text: String,
+}
+
+/// `POST /api/v1/rules/check`
+pub async fn rules_check(
+    State(st): State<AppState>,
+    _a: Auth<perm::ManageRules>,
+    Body(b): Body<RuleText>,
+) -> Result<Json<Value>, ApiError> {
+    let r = st.rules()?;
+    let out = tokio::task::spawn_blocking(move || r.check(&b.text))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::bad_request)?;
+    Ok(Json(out))
+}
+
+/// An uploaded rule file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    name: String,
+    text: String,
+}
+
+/// `POST /api/v1/rules/files`
+pub async fn rules_upload(
+    State(st): State<AppState>,
+    a: Auth<perm::ManageRules>,
+    Body(b): Body<RuleFile>,
+) -> Result<Json<Value>, ApiError> {
+    crate::rules::valid_file_name(&b.name).map_err(ApiError::bad_request)?;
+    let name = b.name.clone();
+    rules_change(&st, &a.who, "rules_uploaded", name, move |r| {
+        r.upload(&b.name, &b.text)
+    })
+    .await
+}
+
+/// Enabled or not.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enabled {
+    enabled: bool,
+}
+
+/// `POST /api/v1/rules/{gid}/{sid}/enabled`
+pub async fn rules_enable(
+    State(st): State<AppState>,
+    a: Auth<perm::ManageRules>,
+    P((gid, sid)): P<(u32, u32)>,
+    Body(b): Body<Enabled>,
+) -> Result<Json<Value>, ApiError> {
+    let action = if b.enabled {
+        "rule_enabled"
+    } else {
+        "rule_disabled"
+    };
+    rules_change(&st, &a.who, action, format!("{gid}:{sid}"), move |r| {
+        r.set_enabled(gid, sid, b.enabled)
+    })
+    .await
+}

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod live;
 mod pages;
+pub mod rules;
 pub mod state;
 pub mod users;
 
@@ -257,6 +258,42 @@ pub const ROUTES: &[RouteDoc] = &[
         None,
     ),
     r("DELETE", "/api/v1/tokens/{id}", "Revoke an API token", None),
+    r(
+        "GET",
+        "/api/v1/rules",
+        "Rules read (loaded and disabled), with search: q, limit, offset",
+        Some(ManageRules),
+    ),
+    r(
+        "GET",
+        "/api/v1/rules/report",
+        "The last load's report: loaded, skipped and why",
+        Some(ManageRules),
+    ),
+    r(
+        "POST",
+        "/api/v1/rules/reload",
+        "Read the rule files again",
+        Some(ManageRules),
+    ),
+    r(
+        "POST",
+        "/api/v1/rules/check",
+        "Check rule text without applying it",
+        Some(ManageRules),
+    ),
+    r(
+        "POST",
+        "/api/v1/rules/files",
+        "Upload a rule file (name, text) and reload",
+        Some(ManageRules),
+    ),
+    r(
+        "POST",
+        "/api/v1/rules/{gid}/{sid}/enabled",
+        "Enable or disable a rule, and reload",
+        Some(ManageRules),
+    ),
     r("GET", "/api/v1/audit", "The audit log", Some(ManageSystem)),
     r(
         "GET",
@@ -381,6 +418,12 @@ pub fn router(state: AppState) -> Router {
             get(api::list_tokens).post(api::create_token),
         )
         .route("/api/v1/tokens/{id}", delete(api::revoke_token))
+        .route("/api/v1/rules", get(api::rules))
+        .route("/api/v1/rules/report", get(api::rules_report))
+        .route("/api/v1/rules/reload", post(api::rules_reload))
+        .route("/api/v1/rules/check", post(api::rules_check))
+        .route("/api/v1/rules/files", post(api::rules_upload))
+        .route("/api/v1/rules/{gid}/{sid}/enabled", post(api::rules_enable))
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/config", get(api::config))
         .route(

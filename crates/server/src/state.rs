@@ -36,6 +36,7 @@ pub(crate) struct Inner {
     pub live: Arc<Live>,
     pub throttle: Throttle,
     pub started: Instant,
+    pub rules: Option<Arc<dyn crate::rules::RulesControl>>,
 }
 
 impl AppState {
@@ -54,7 +55,27 @@ impl AppState {
             live,
             throttle: Throttle::default(),
             started: Instant::now(),
+            rules: None,
         })))
+    }
+
+    /// The same state with rule management (`/api/v1/rules`).
+    pub fn with_rules(self, rules: Arc<dyn crate::rules::RulesControl>) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.rules = Some(rules);
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
+    }
+
+    /// Rule management.
+    pub fn rules(&self) -> Result<Arc<dyn crate::rules::RulesControl>, ApiError> {
+        self.0
+            .rules
+            .clone()
+            .ok_or_else(|| ApiError::not_found("this server manages no rules"))
     }
 
     /// Runs `f` with a store connection on a blocking thread.

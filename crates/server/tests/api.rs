@@ -171,6 +171,27 @@ fn call_for(rig: &Rig, route: &RouteDoc, who: &str) -> Call {
                     .unwrap();
             c(format!("/api/v1/tokens/{id}"), None, 204)
         }
+        ("GET", "/api/v1/rules") => c("/api/v1/rules?q=probe".into(), None, 200),
+        ("GET", "/api/v1/rules/report") => c(route.path.into(), None, 200),
+        ("POST", "/api/v1/rules/reload") => c(route.path.into(), None, 200),
+        ("POST", "/api/v1/rules/check") => c(
+            route.path.into(),
+            Some(json!({ "text": "alert ip any any -> any any (msg:\"x\"; sid:1;)" })),
+            200,
+        ),
+        ("POST", "/api/v1/rules/files") => c(
+            route.path.into(),
+            Some(json!({
+                "name": format!("{who}.rules"),
+                "text": "alert icmp any any -> any any (msg:\"ping\"; sid:7100001;)\n",
+            })),
+            200,
+        ),
+        ("POST", "/api/v1/rules/{gid}/{sid}/enabled") => c(
+            "/api/v1/rules/1/7000002/enabled".into(),
+            Some(json!({ "enabled": false })),
+            200,
+        ),
         ("GET", "/api/v1/audit") => c("/api/v1/audit?limit=10".into(), None, 200),
         ("GET", "/api/v1/config") => c(route.path.into(), None, 200),
         ("GET", "/api/v1/settings/{key}") => c("/api/v1/settings/layout".into(), None, 200),
@@ -1316,4 +1337,52 @@ fn role_body_refuses_unknown_fields() {
         Some(with_colour(json!({"name": "ops", "permissions": []})).as_bytes()),
     );
     assert_eq!(r.status, 400, "{r}");
+}
+
+#[test]
+fn rules_are_listed_checked_uploaded_and_disabled() {
+    let rig = Rig::new();
+    let addr = rig.addr();
+    let a = Client::login(addr, "analyst", PW);
+    let list = a.get("/api/v1/rules").json();
+    assert_eq!(list["total"], 2, "{list}");
+    assert_eq!(a.get("/api/v1/rules/report").json()["loaded"], 2);
+    // A broken rule is reported, not applied.
+    let r = a.post(
+        "/api/v1/rules/check",
+        &json!({ "text": "alert tcp any any -> any any (msg:\"x\"; frobnicate; sid:9;)" }),
+    );
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!(r.json()["skipped"], 1, "{r}");
+    // Uploads: a path is refused; a good file joins the rules in force.
+    for bad in ["../evil.rules", "a/b.rules", "x.txt", ".hidden.rules"] {
+        let r = a.post("/api/v1/rules/files", &json!({ "name": bad, "text": "" }));
+        assert_eq!(r.status, 400, "{bad}: {r}");
+    }
+    let r = a.post("/api/v1/rules/files", &json!({ "name": "local.rules", "text": "alert icmp any any -> any any (msg:\"ping\"; sid:7100001;)\n" }),
+    );
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!(r.json()["in_force"], 3, "{r}");
+    let r = a.post(
+        "/api/v1/rules/files",
+        &json!({ "name": "junk.rules", "text": "this is not a rule\n" }),
+    );
+    assert_eq!(r.status, 400, "{r}");
+    // Disabled: still listed, not in force; unknown sids refused.
+    let r = a.post(
+        "/api/v1/rules/1/7000001/enabled",
+        &json!({ "enabled": false }),
+    );
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!(r.json()["in_force"], 2, "{r}");
+    let list = a.get("/api/v1/rules?q=web").json();
+    assert_eq!(list["rules"][0]["enabled"], false, "{list}");
+    let r = a.post(
+        "/api/v1/rules/1/424242/enabled",
+        &json!({ "enabled": false }),
+    );
+    assert_eq!(r.status, 400, "{r}");
+    // A viewer may not.
+    let v = Client::login(addr, "viewer", PW);
+    assert_eq!(v.get("/api/v1/rules").status, 403);
 }

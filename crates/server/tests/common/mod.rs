@@ -255,6 +255,24 @@ impl Server {
         )
         .map_err(|e| e.message)
         .unwrap();
+        // Real rule files: one given file and the server's own directory beside the store.
+        let dir = db.parent().unwrap();
+        let given = dir.join("given.rules");
+        if !given.exists() {
+            std::fs::write(
+                &given,
+                "alert tcp any any -> any 80 (msg:\"web probe\"; content:\"GET\"; sid:7000001; rev:1;)\n\
+                 alert udp any any -> any 53 (msg:\"dns probe\"; content:\"x\"; sid:7000002; rev:1;)\n",
+            )
+            .unwrap();
+        }
+        let rules = nta_server::rules::FileRules::start(
+            &nta_engine::Config::default(),
+            vec![given],
+            dir.join("rules"),
+        )
+        .unwrap();
+        let state = state.with_rules(rules);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
