@@ -174,9 +174,15 @@ pub enum HistoryCommand {
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The history store (SQLite file; default: the configuration's store.path).
+    /// The history store (SQLite file; default: the configuration's store.path, else the data
+    /// directory's, as `nta serve` uses it).
     #[arg(long, value_name = "FILE")]
     pub store: Option<PathBuf>,
+    /// The data directory of `nta serve` (default: NTA_DATA_DIR, else $XDG_DATA_HOME/nta, else
+    /// ~/.local/share/nta), whose nta.sqlite is the store when neither --store nor store.path is
+    /// given.
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Configuration file (TOML).
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -17,8 +17,14 @@ fn open(a: &StoreArgs) -> Result<(Store, nta_engine::Config)> {
         Some(p) => nta_engine::Config::load(p)?,
         None => nta_engine::Config::default(),
     };
-    let Some(path) = crate::store::path(a.store.as_deref(), &cfg) else {
-        bail!("no store: pass --store FILE or set store.path in the configuration");
+    let path = match crate::store::path(a.store.as_deref(), &cfg) {
+        Some(p) => p,
+        None => match crate::serve::data_dir(a.data_dir.as_deref()) {
+            Ok(d) => d.join("nta.sqlite"),
+            Err(_) => bail!(
+                "no store: pass --store FILE or --data-dir DIR, or set store.path in the configuration"
+            ),
+        },
     };
     if !path.exists() {
         bail!(
@@ -322,7 +328,12 @@ pub fn alert(cmd: AlertCommand) -> Result<ExitCode> {
                 Some(c) => c.compile().map_err(|e| anyhow!(e))?.spec,
                 None => {
                     // A channel added at run time lives in the store.
-                    let path: Option<PathBuf> = crate::store::path(a.store.store.as_deref(), &cfg);
+                    let path: Option<PathBuf> = crate::store::path(a.store.store.as_deref(), &cfg)
+                        .or_else(|| {
+                            crate::serve::data_dir(a.store.data_dir.as_deref())
+                                .ok()
+                                .map(|d| d.join("nta.sqlite"))
+                        });
                     let stored = match path.filter(|p| p.exists()) {
                         Some(p) => stored_channel(&Store::open(&p)?, &a.channel)?,
                         None => None,

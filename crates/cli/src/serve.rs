@@ -213,6 +213,14 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
     let server = std::thread::Builder::new()
         .name("nta-http".into())
         .spawn(move || -> Result<()> {
+            // However this thread ends (even by a panic), the engine stops too.
+            struct StopOnDrop(Arc<std::sync::atomic::AtomicBool>);
+            impl Drop for StopOnDrop {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::Relaxed);
+                }
+            }
+            let _guard = StopOnDrop(Arc::clone(&server_stop));
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("nta-http")

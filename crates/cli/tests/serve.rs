@@ -329,3 +329,140 @@ fn serve_refuses_bad_arguments_by_name() {
         run.stderr
     );
 }
+
+/// `openssl s_client` as the TLS client: the raw answer to one request.
+fn tls_request(addr: &str, ca: &Path, request: &str) -> String {
+    let mut c = Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-verify_return_error",
+            "-connect",
+            addr,
+        ])
+        .arg("-CAfile")
+        .arg(ca)
+        .args(["-servername", "localhost"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("running openssl s_client");
+    c.stdin
+        .take()
+        .unwrap()
+        .write_all(request.as_bytes())
+        .unwrap();
+    let out = c.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn serve_speaks_tls_with_secure_cookies() {
+    if !common::have_tool("openssl") {
+        println!("skipped: openssl not installed (needed to make a certificate and to connect)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    common::nta_stdin(
+        &[
+            "user",
+            "add",
+            "ana",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--data-dir",
+            d,
+        ],
+        b"a long enough password\n",
+    )
+    .expect_code(0);
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nta"))
+        .args([
+            "serve",
+            "--fast",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            d,
+            "--pcap",
+        ])
+        .arg(cases.join("dns.pcap"))
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let l = lines
+            .next()
+            .expect("nta serve said where it listens")
+            .unwrap();
+        if let Some(a) = l.split("listening on https://").nth(1) {
+            break a.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let health = tls_request(
+        &addr,
+        &cert,
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains(r#""status":"ok""#), "{health}");
+    let body = r#"{"name":"ana","password":"a long enough password"}"#;
+    let login = tls_request(
+        &addr,
+        &cert,
+        &format!(
+            "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    let cookie = login
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {login}"));
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Plain HTTP on the TLS port gets nothing useful.
+    let (status, _, _) = http(&addr, "GET", "/healthz", &[], None);
+    assert_ne!(status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -461,6 +461,9 @@ pub async fn serve(
                 .await
         }
         Some(t) => {
+            // Two crypto providers are linked (ring for the notification clients, aws-lc-rs
+            // for axum-server): say which one serves.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert, &t.key)
                 .await
                 .map_err(|e| {
