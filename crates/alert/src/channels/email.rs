@@ -490,26 +490,7 @@ while True:
         }
     }
 
-    fn notification(id: i64, severity: u8, sig: &str) -> Notification {
-        Notification {
-            alert_id: id,
-            timestamp: "2026-01-01T00:00:00.000000+0000".into(),
-            severity,
-            signature: sig.into(),
-            gid: 1,
-            sid: 2_000_000 + id as u32,
-            rev: 1,
-            category: Some("Web Application Attack".into()),
-            source: "rule".into(),
-            src_ip: Some("10.0.0.1".into()),
-            src_port: Some(1234),
-            dest_ip: Some("10.0.0.2".into()),
-            dest_port: Some(80),
-            proto: Some("TCP".into()),
-            app_proto: Some("http".into()),
-            event: serde_json::json!({"event_type": "alert"}),
-        }
-    }
+    use crate::channels::sample as notification;
 
     #[allow(clippy::too_many_arguments)]
     fn spec(

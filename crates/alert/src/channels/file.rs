@@ -55,24 +55,7 @@ mod tests {
     use super::*;
 
     fn notification(id: i64) -> Notification {
-        Notification {
-            alert_id: id,
-            timestamp: "2026-01-01T00:00:00.000000+0000".into(),
-            severity: 2,
-            signature: format!("ET TEST {id}"),
-            gid: 1,
-            sid: 1000 + id as u32,
-            rev: 1,
-            category: None,
-            source: "rule".into(),
-            src_ip: Some("10.0.0.1".into()),
-            src_port: Some(1234),
-            dest_ip: Some("10.0.0.2".into()),
-            dest_port: Some(53),
-            proto: Some("UDP".into()),
-            app_proto: Some("dns".into()),
-            event: serde_json::json!({"event_type": "alert", "n": id}),
-        }
+        crate::channels::sample(id, 2, &format!("ET TEST {id}"))
     }
 
     #[test]

@@ -318,31 +318,7 @@ mod tests {
 
     use super::*;
 
-    fn notification(id: i64, severity: u8, sig: &str) -> Notification {
-        Notification {
-            alert_id: id,
-            timestamp: "2026-01-01T00:00:00.000000+0000".into(),
-            severity,
-            signature: sig.into(),
-            gid: 1,
-            sid: 2_000_000 + id as u32,
-            rev: 1,
-            category: Some("Attempted Information Leak".into()),
-            source: "rule".into(),
-            src_ip: Some("10.0.0.1".into()),
-            src_port: Some(1234),
-            dest_ip: Some("10.0.0.2".into()),
-            dest_port: Some(80),
-            proto: Some("TCP".into()),
-            app_proto: Some("http".into()),
-            event: serde_json::json!({
-                "timestamp": "2026-01-01T00:00:00.000000+0000",
-                "event_type": "alert",
-                "src_ip": "10.0.0.1",
-                "alert": {"signature": sig, "signature_id": 2_000_000 + id, "severity": severity},
-            }),
-        }
-    }
+    use crate::channels::sample as notification;
 
     fn spec(address: String, transport: SyslogTransport, format: SyslogFormat) -> ChannelSpec {
         ChannelSpec::Syslog {

@@ -338,26 +338,7 @@ mod tests {
     use super::*;
     use crate::channels::Secret;
 
-    fn notification(id: i64, severity: u8, sig: &str) -> Notification {
-        Notification {
-            alert_id: id,
-            timestamp: "2026-01-01T00:00:00.000000+0000".into(),
-            severity,
-            signature: sig.into(),
-            gid: 1,
-            sid: 2_000_000 + id as u32,
-            rev: 2,
-            category: Some("Attempted Information Leak".into()),
-            source: "rule".into(),
-            src_ip: Some("10.0.0.1".into()),
-            src_port: Some(1234),
-            dest_ip: Some("10.0.0.2".into()),
-            dest_port: Some(80),
-            proto: Some("TCP".into()),
-            app_proto: Some("http".into()),
-            event: json!({"event_type": "alert", "alert": {"signature": sig}}),
-        }
-    }
+    use crate::channels::sample as notification;
 
     struct Request {
         request_line: String,
@@ -545,7 +526,7 @@ mod tests {
         assert_eq!(fields.len(), 3);
         assert_eq!(fields[0]["value"], "10.0.0.1:1234");
         assert_eq!(fields[1]["value"], "10.0.0.2:80");
-        assert_eq!(fields[2]["value"], "1:2000001:2");
+        assert_eq!(fields[2]["value"], "1:2000001:1");
         assert_ne!(embeds[1]["color"], embeds[0]["color"]);
 
         // More than 10 alerts, long titles.
