@@ -110,6 +110,60 @@ fn counter(stats: &Value, path: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Metrics read from the engine's latest `stats`: (name, type, help, stats path).
+const METRICS: &[(&str, &str, &str, &str)] = &[
+    (
+        "packets_total",
+        "counter",
+        "Packets decoded.",
+        "decoder.pkts",
+    ),
+    ("bytes_total", "counter", "Bytes decoded.", "decoder.bytes"),
+    (
+        "kernel_drops_total",
+        "counter",
+        "Packets the kernel dropped.",
+        "capture.kernel_drops",
+    ),
+    (
+        "queue_drops_total",
+        "counter",
+        "Packets dropped at full worker queues.",
+        "engine.queue_drops",
+    ),
+    ("flows_total", "counter", "Flows seen.", "flow.total"),
+    (
+        "flows_active",
+        "gauge",
+        "Flows in the table now.",
+        "flow.active",
+    ),
+    (
+        "alerts_total",
+        "counter",
+        "Alerts raised by rules.",
+        "detect.alert",
+    ),
+    (
+        "store_events_total",
+        "counter",
+        "Events written to the store.",
+        "store.events",
+    ),
+    (
+        "store_dropped_total",
+        "counter",
+        "Events dropped at the store's full queue.",
+        "store.dropped",
+    ),
+    (
+        "store_queue_depth",
+        "gauge",
+        "Chunks waiting for the store writer (its lag).",
+        "store.queued",
+    ),
+];
+
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(st): State<AppState>) -> Response {
     let s = st.live().stats().unwrap_or(Value::Null);
@@ -119,66 +173,9 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
             "# HELP nta_{name} {help}\n# TYPE nta_{name} {kind}\nnta_{name} {v}\n"
         ));
     };
-    m(
-        "packets_total",
-        "counter",
-        "Packets decoded.",
-        counter(&s, "decoder.pkts"),
-    );
-    m(
-        "bytes_total",
-        "counter",
-        "Bytes decoded.",
-        counter(&s, "decoder.bytes"),
-    );
-    m(
-        "kernel_drops_total",
-        "counter",
-        "Packets the kernel dropped.",
-        counter(&s, "capture.kernel_drops"),
-    );
-    m(
-        "queue_drops_total",
-        "counter",
-        "Packets dropped at full worker queues.",
-        counter(&s, "engine.queue_drops"),
-    );
-    m(
-        "flows_total",
-        "counter",
-        "Flows seen.",
-        counter(&s, "flow.total"),
-    );
-    m(
-        "flows_active",
-        "gauge",
-        "Flows in the table now.",
-        counter(&s, "flow.active"),
-    );
-    m(
-        "alerts_total",
-        "counter",
-        "Alerts raised by rules.",
-        counter(&s, "detect.alert"),
-    );
-    m(
-        "store_events_total",
-        "counter",
-        "Events written to the store.",
-        counter(&s, "store.events"),
-    );
-    m(
-        "store_dropped_total",
-        "counter",
-        "Events dropped at the store's full queue.",
-        counter(&s, "store.dropped"),
-    );
-    m(
-        "store_queue_depth",
-        "gauge",
-        "Chunks waiting for the store writer (its lag).",
-        counter(&s, "store.queued"),
-    );
+    for (name, kind, help, path) in METRICS {
+        m(name, kind, help, counter(&s, path));
+    }
     let backlog: u64 =
         st.0.alerting
             .as_ref()
