@@ -1242,6 +1242,8 @@ pub async fn put_setting(
         ));
     }
     let uid = who.principal.user.id;
+    let name = who.principal.user.name.clone();
+    let addr = who.address.clone();
     st.db(move |s| {
         s.conn()
             .execute(
@@ -1250,6 +1252,7 @@ pub async fn put_setting(
                 nta_store::rusqlite::params![uid, key, v.to_string(), nta_store::now_us()],
             )
             .map_err(ApiError::internal)?;
+        users::audit(s.conn(), Some(&name), Some(&addr), "setting_saved", Some(&key), None)?;
         Ok(())
     })
     .await?;
