@@ -383,7 +383,7 @@ impl Config {
         })?;
         cfg.alerting.validate().map_err(|e| {
             // A channel's error names it: point at its `name = "…"` line.
-            let line = e
+            let name_line = e
                 .strip_prefix("alerting channel \"")
                 .and_then(|rest| rest.split('"').next())
                 .and_then(|name| {
@@ -392,6 +392,30 @@ impl Config {
                         t.starts_with("name") && t.contains(&format!("\"{name}\""))
                     })
                 });
+            // The key the error names (`url`, `server`, …), within the channel's table.
+            let key = e.split('`').nth(1);
+            let line = name_line.map(|n| {
+                let table_start = text
+                    .lines()
+                    .take(n)
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .rposition(|l| l.trim_start().starts_with('['))
+                    .unwrap_or(0);
+                key.and_then(|k| {
+                    text.lines()
+                        .enumerate()
+                        .skip(table_start + 1)
+                        .take_while(|(i, l)| *i <= n || !l.trim_start().starts_with('['))
+                        .find(|(_, l)| {
+                            l.trim_start()
+                                .strip_prefix(k)
+                                .is_some_and(|r| r.trim_start().starts_with('='))
+                        })
+                        .map(|(i, _)| i)
+                })
+                .unwrap_or(n)
+            });
             ConfigError::Invalid {
                 path: path.to_path_buf(),
                 message: match line {
@@ -508,9 +532,12 @@ mod tests {
             "[alerting]\n[[alerting.channels]]\nname = \"ops\"\ntype = \"webhook\"\nto = [\"a@b\"]\nurl = \"http://x/\"\n",
         );
         assert!(
-            e.contains("line 3") && e.contains("\"ops\"") && e.contains("`to`"),
+            e.contains("line 5") && e.contains("\"ops\"") && e.contains("`to`"),
             "{e}"
         );
+        // A missing key: the channel's name line.
+        let e = err("[[alerting.channels]]\nname = \"hook\"\ntype = \"webhook\"\n");
+        assert!(e.contains("line 2") && e.contains("`url`"), "{e}");
         let e = err("[[alerting.suppress]]\nreason = \"everything\"\n");
         assert!(
             e.contains("suppress[0]") && e.contains("silence everything"),
