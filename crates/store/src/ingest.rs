@@ -1,7 +1,10 @@
 //! The writer: EVE lines in, batched transactions out, off the packet path.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// hashbrown's default hasher (foldhash): the rollup maps are hit for every flow.
+use hashbrown::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -473,9 +476,69 @@ impl Line<'_> {
 /// VLANs, tunnels, ICMP, …): stored instead of the whole line, which the columns would
 /// repeat — the flow's row is then about half as large, and the store is write-bound.
 /// [`crate::query`] puts the event back together.
+type Members<'a> = indexmap::IndexMap<&'a str, &'a serde_json::value::RawValue>;
+
 fn flow_rest(text: &str, f: &FlowObj<'_>) -> String {
-    use serde_json::value::RawValue;
-    type Members<'a> = indexmap::IndexMap<&'a str, &'a RawValue>;
+    // Members are sliced out as they are (no tree is built).
+    match serde_json::from_str::<Members<'_>>(text) {
+        Ok(top) => flow_rest_of(&top, text, f),
+        Err(_) => text.to_string(), // keys with escapes: kept whole (read back as is)
+    }
+}
+
+/// Reads a flow event in one pass: its members sliced out (no tree built), the typed fields
+/// read from their slices. `None` when it is not a flow event or not this simple (escapes in
+/// strings): the typed reading takes it then.
+fn read_flow(text: &str) -> Option<(Line<'_>, String)> {
+    let top: Members<'_> = serde_json::from_str(text).ok()?;
+    if top.get("event_type")?.get() != "\"flow\"" {
+        return None;
+    }
+    let s = |k: &str| -> Option<Option<Cow<'_, str>>> {
+        match top.get(k) {
+            None => Some(None),
+            Some(v) => serde_json::from_str::<&str>(v.get())
+                .ok()
+                .map(|x| Some(Cow::Borrowed(x))),
+        }
+    };
+    let n = |k: &str| -> Option<Option<u64>> {
+        match top.get(k) {
+            None => Some(None),
+            Some(v) => serde_json::from_str::<u64>(v.get()).ok().map(Some),
+        }
+    };
+    let flow: Option<FlowObj<'_>> = match top.get("flow") {
+        Some(v) => Some(serde_json::from_str(v.get()).ok()?),
+        None => None,
+    };
+    let port =
+        |k: &str| -> Option<Option<u16>> { n(k).map(|p| p.and_then(|p| u16::try_from(p).ok())) };
+    let line = Line {
+        timestamp: s("timestamp")??,
+        flow_id: n("flow_id")?,
+        event_type: Cow::Borrowed("flow"),
+        src_ip: s("src_ip")?,
+        src_port: port("src_port")?,
+        dest_ip: s("dest_ip")?,
+        dest_port: port("dest_port")?,
+        proto: s("proto")?,
+        app_proto: s("app_proto")?,
+        flow,
+        alert: None,
+        http: None,
+        dns: None,
+        tls: None,
+        quic: None,
+        ssh: None,
+        smtp: None,
+    };
+    let empty = FlowObj::default();
+    let rest = flow_rest_of(&top, text, line.flow.as_ref().unwrap_or(&empty));
+    Some((line, rest))
+}
+
+fn flow_rest_of(top: &Members<'_>, text: &str, f: &FlowObj<'_>) -> String {
     const COLUMNS: [&str; 8] = [
         "flow_id",
         "event_type",
@@ -497,10 +560,6 @@ fn flow_rest(text: &str, f: &FlowObj<'_>) -> String {
         "reason",
         "alerted",
     ];
-    // Members are sliced out as they are (no tree is built): this runs for every flow.
-    let Ok(top) = serde_json::from_str::<Members<'_>>(text) else {
-        return text.to_string(); // keys with escapes: kept whole (read back as is)
-    };
     let end = f.end.as_deref().map(|e| format!("\"{e}\""));
     let mut out = String::with_capacity(256);
     out.push('{');
@@ -513,7 +572,7 @@ fn flow_rest(text: &str, f: &FlowObj<'_>) -> String {
         out.push_str("\":");
         out.push_str(v);
     };
-    for (k, v) in &top {
+    for (k, v) in top {
         if COLUMNS.contains(k) || (*k == "timestamp" && end.as_deref() == Some(v.get())) {
             continue;
         }
@@ -553,7 +612,8 @@ type Sums = [i64; 3]; // packets, bytes, flows
 /// Rollups written at every commit (small: one row per minute and protocol or severity).
 #[derive(Default)]
 struct Rollups {
-    traffic: HashMap<(i64, String, String), Sums>,
+    /// proto → app_proto → minute → sums (nested, so that a flow allocates no key).
+    traffic: HashMap<String, HashMap<String, HashMap<i64, Sums>>>,
     alerts: HashMap<(i64, u8, String), i64>,
 }
 
@@ -567,8 +627,10 @@ impl Rollups {
 /// top N are written (writing every host of every minute is most of the write load).
 #[derive(Default)]
 struct MinuteTops {
-    /// (is destination, address) → sums.
-    hosts: HashMap<(bool, String), Sums>,
+    /// Source address → sums.
+    src: HashMap<String, Sums>,
+    /// Destination address → sums.
+    dest: HashMap<String, Sums>,
     /// (transport, destination port) → sums.
     ports: HashMap<(String, u16), Sums>,
 }
@@ -771,6 +833,18 @@ impl Writer {
             self.counters.invalid.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         };
+        // Flows, most of the lines, in one pass.
+        if let Some((line, rest)) = read_flow(text) {
+            let Some(ts) = us(&line.timestamp) else {
+                self.counters.invalid.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            };
+            self.newest = self.newest.max(ts);
+            self.flow(&line, ts, rest).ctx(&self.path)?;
+            self.rows += 1;
+            self.counters.events.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
         let line: Line<'_> = match serde_json::from_str(text) {
             Ok(l) => l,
             Err(_) => match serde_json::from_str::<Envelope<'_>>(text) {
@@ -811,7 +885,11 @@ impl Writer {
         self.newest = self.newest.max(ts);
         let r = match &*line.event_type {
             "stats" => return Ok(()),
-            "flow" => self.flow(&line, ts, text),
+            "flow" => {
+                let empty = FlowObj::default();
+                let rest = flow_rest(text, line.flow.as_ref().unwrap_or(&empty));
+                self.flow(&line, ts, rest)
+            }
             "alert" => self.alert(&line, ts, text),
             _ => self.event(&line, ts, text),
         };
@@ -821,7 +899,7 @@ impl Writer {
         Ok(())
     }
 
-    fn flow(&mut self, l: &Line<'_>, ts: i64, text: &str) -> rusqlite::Result<()> {
+    fn flow(&mut self, l: &Line<'_>, ts: i64, rest: String) -> rusqlite::Result<()> {
         let f = l.flow.as_ref();
         let start = f
             .and_then(|f| f.start.as_deref())
@@ -863,7 +941,7 @@ impl Writer {
                 f.state.as_deref(),
                 f.reason.as_deref(),
                 f.alerted,
-                flow_rest(text, f),
+                rest,
                 start.div_euclid(HOUR_US),
             ])?;
         let packets = (f.pkts_toserver + f.pkts_toclient) as i64;
@@ -871,11 +949,14 @@ impl Writer {
         let app = l.app_proto.as_deref().unwrap_or("");
         let roll = &mut self.roll;
         let first_minute = start.div_euclid(MINUTE_US) * 60;
+        let by_minute = roll
+            .traffic
+            .entry_ref(proto)
+            .or_default()
+            .entry_ref(app)
+            .or_default();
         spread(start, end, [packets, bytes], |m, [p, b]| {
-            let s = roll
-                .traffic
-                .entry((m, proto.to_string(), app.to_string()))
-                .or_default();
+            let s = by_minute.entry(m).or_default();
             s[0] += p;
             s[1] += b;
             s[2] += i64::from(m == first_minute);
@@ -891,10 +972,10 @@ impl Writer {
             s[2] += 1;
         };
         if !src.is_empty() {
-            add(m.hosts.entry((false, src.to_string())).or_default());
+            add(m.src.entry_ref(src).or_default());
         }
         if !dest.is_empty() {
-            add(m.hosts.entry((true, dest.to_string())).or_default());
+            add(m.dest.entry_ref(dest).or_default());
         }
         if let Some(port) = l.dest_port {
             add(m.ports.entry((proto.to_string(), port)).or_default());
@@ -1074,8 +1155,12 @@ impl Writer {
                  packets = packets + excluded.packets, bytes = bytes + excluded.bytes,
                  flows = flows + excluded.flows",
             )?;
-            for ((m, p, a), v) in &roll.traffic {
-                s.execute(params![m, p, a, v[0], v[1], v[2]])?;
+            for (p, apps) in &roll.traffic {
+                for (a, minutes) in apps {
+                    for (m, v) in minutes {
+                        s.execute(params![m, p, a, v[0], v[1], v[2]])?;
+                    }
+                }
             }
             let mut s = c.prepare_cached(
                 "INSERT INTO rollup_alerts (minute, severity, source, count) VALUES (?1, ?2, ?3, ?4)
@@ -1115,16 +1200,9 @@ impl Writer {
                      packets = packets + excluded.packets, bytes = bytes + excluded.bytes,
                      flows = flows + excluded.flows",
                 )?;
-                for dest in [false, true] {
-                    let role: HashMap<(bool, String), Sums> = tops
-                        .hosts
-                        .iter()
-                        .filter(|((d, _), _)| *d == dest)
-                        .map(|(k, v)| (k.clone(), *v))
-                        .collect();
-                    for ((_, ip), v) in top_by_bytes(&role, n) {
+                for (role, hosts) in [("src", &tops.src), ("dest", &tops.dest)] {
+                    for (ip, v) in top_by_bytes(hosts, n) {
                         let k = key_of(&ip).unwrap_or_default();
-                        let role = if dest { "dest" } else { "src" };
                         s.execute(params![m, role, ip, &k[..], v[0], v[1], v[2]])?;
                     }
                 }
