@@ -85,6 +85,11 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
     if a.tls_cert.is_some() != a.tls_key.is_some() {
         bail!("TLS needs both --tls-cert and --tls-key");
     }
+    for (flag, file) in [("--tls-cert", &a.tls_cert), ("--tls-key", &a.tls_key)] {
+        if let Some(f) = file {
+            std::fs::File::open(f).with_context(|| format!("{flag} {}", f.display()))?;
+        }
+    }
     // The source.
     let mut rule_files = crate::rules::rule_files(&cfg, &a.rules)?;
     let source: Box<dyn PacketSource> = if a.demo {

@@ -310,6 +310,19 @@ fn serve_refuses_bad_arguments_by_name() {
             vec!["serve", "--data-dir", d, "--demo", "--tls-cert", "c.pem"],
             "--tls-key",
         ),
+        (
+            vec![
+                "serve",
+                "--data-dir",
+                d,
+                "--demo",
+                "--tls-cert",
+                "/nonexistent.pem",
+                "--tls-key",
+                "/nonexistent.key",
+            ],
+            "--tls-cert /nonexistent.pem",
+        ),
     ] {
         let run = common::nta(&args);
         assert_ne!(run.code, Some(0), "{args:?}");
