@@ -102,17 +102,7 @@ impl<'de> Deserialize<'de> for Severity {
         }
         let v = match Raw::deserialize(d)? {
             Raw::N(n) if (1..=4).contains(&n) => n,
-            Raw::S(s) => match s.to_ascii_lowercase().as_str() {
-                "high" | "1" => 1,
-                "medium" | "2" => 2,
-                "low" | "3" => 3,
-                "info" | "4" => 4,
-                _ => {
-                    return Err(de::Error::custom(format!(
-                        "{s:?} is not a severity (high, medium, low, info or 1..4)"
-                    )))
-                }
-            },
+            Raw::S(s) => nta_store::parse_severity(&s).map_err(de::Error::custom)?,
             Raw::N(n) => {
                 return Err(de::Error::custom(format!(
                     "severity {n} is out of range (1 = high .. 4 = info)"

@@ -18,7 +18,7 @@ use crate::config::{
     ThresholdConfig, ThresholdKind,
 };
 use crate::notifier::{self, Runtime};
-use nta_store::{AlertHook, Store, StoredAlert};
+use nta_store::{format_us as ts, AlertHook, Store, StoredAlert};
 
 /// Why an alerting operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -115,10 +115,6 @@ pub struct ChannelInfo {
     pub last_error: Option<String>,
     /// Since when the receiver is down, if it is.
     pub down_since: Option<String>,
-}
-
-fn ts(us: i64) -> String {
-    nta_event::format_timestamp((us.max(0) as u64) * 1000)
 }
 
 impl Alerting {

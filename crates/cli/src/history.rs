@@ -46,13 +46,7 @@ fn nets(list: &[String]) -> Result<Vec<ipnet::IpNet>> {
 }
 
 fn severity(s: &str) -> Result<u8> {
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "high" | "1" => 1,
-        "medium" | "2" => 2,
-        "low" | "3" => 3,
-        "info" | "4" => 4,
-        _ => bail!("severity {s:?} is not one of high, medium, low, info, 1..4"),
-    })
+    nta_store::parse_severity(s).map_err(|e| anyhow!("severity {e}"))
 }
 
 fn filter(a: &HistoryFilterArgs) -> Result<Filter> {

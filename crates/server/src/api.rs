@@ -446,20 +446,14 @@ impl HistoryQuery {
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
         };
-        let severity = match self.severity.as_deref() {
-            None => None,
-            Some(s) => Some(match s.to_ascii_lowercase().as_str() {
-                "high" | "1" => 1,
-                "medium" | "2" => 2,
-                "low" | "3" => 3,
-                "info" | "4" => 4,
-                _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "severity: {s:?} is not high, medium, low, info or 1-4"
-                    )))
-                }
-            }),
-        };
+        let severity = self
+            .severity
+            .as_deref()
+            .map(|s| {
+                nta_store::parse_severity(s)
+                    .map_err(|e| ApiError::bad_request(format!("severity: {e}")))
+            })
+            .transpose()?;
         let status = match &self.status {
             Some(s) => Some(AlertStatus::parse(s)?.as_str().to_string()),
             None => None,

@@ -771,7 +771,7 @@ pub fn audit_log(conn: &Connection, limit: u32, offset: u64) -> Result<Vec<Audit
         let ts: i64 = r.get(1)?;
         Ok(AuditEntry {
             id: r.get(0)?,
-            timestamp: nta_event::format_timestamp((ts.max(0) as u64) * 1000),
+            timestamp: nta_store::format_us(ts),
             actor: r.get(2)?,
             address: r.get(3)?,
             action: r.get(4)?,

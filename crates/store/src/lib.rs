@@ -217,6 +217,25 @@ pub fn format_duration(d: std::time::Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
+/// A time in microseconds since the epoch as an EVE timestamp.
+pub fn format_us(us: i64) -> String {
+    nta_event::format_timestamp((us.max(0) as u64) * 1000)
+}
+
+/// A severity as people write it: `high`, `medium`, `low`, `info`, or 1..4 (1 most severe,
+/// Suricata's meaning). The error says what is accepted.
+pub fn parse_severity(s: &str) -> Result<u8, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "high" | "1" => Ok(1),
+        "medium" | "2" => Ok(2),
+        "low" | "3" => Ok(3),
+        "info" | "4" => Ok(4),
+        _ => Err(format!(
+            "{s:?} is not a severity (high, medium, low, info or 1..4)"
+        )),
+    }
+}
+
 /// Now, in microseconds since the epoch.
 pub fn now_us() -> i64 {
     std::time::SystemTime::now()

@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::query::{alert_row, AlertRow, ALERT_COLUMNS};
-use crate::{bump, now_us, Ctx, Store, StoreError};
+use crate::{bump, format_us as ts, now_us, Ctx, Store, StoreError};
 
 /// An alert's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -79,10 +79,6 @@ pub struct AlertDetail {
     pub log: Vec<LogEntry>,
     /// Its latest events (at most 100), newest first.
     pub events: Vec<serde_json::Value>,
-}
-
-fn ts(us: i64) -> String {
-    nta_event::format_timestamp((us.max(0) as u64) * 1000)
 }
 
 impl Store {

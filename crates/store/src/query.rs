@@ -6,7 +6,7 @@ use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
 use crate::ip::net_range;
-use crate::{Ctx, Store, StoreError};
+use crate::{format_us as ts, Ctx, Store, StoreError};
 
 /// What to select. Every field is optional; all given ones must hold.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -367,10 +367,6 @@ fn like(s: &str) -> Sql {
     }
     out.push('%');
     Sql::Text(out)
-}
-
-fn ts(us: i64) -> String {
-    nta_event::format_timestamp((us.max(0) as u64) * 1000)
 }
 
 fn json(s: String) -> serde_json::Value {
